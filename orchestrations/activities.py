@@ -1,0 +1,29 @@
+"""Activities: each forwards to a step in `pipeline.batch` with the worker's stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from orchestrations.orchestrator import AGGREGATE, CURATE, FAIL
+from pipeline import batch as steps
+from pipeline.runtime import current_runtime
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="batch", activity=CURATE)
+async def curate_batch(batch: dict[str, Any]) -> dict[str, Any]:
+    return await steps.curate(batch, current_runtime(), datetime.now(UTC))
+
+
+@bp.activity_trigger(input_name="batch", activity=AGGREGATE)
+async def aggregate_batch(batch: dict[str, Any]) -> dict[str, Any]:
+    return await steps.aggregate(batch, current_runtime())
+
+
+@bp.activity_trigger(input_name="batch", activity=FAIL)
+async def fail_batch(batch: dict[str, Any]) -> dict[str, Any]:
+    return await steps.fail(batch, current_runtime())

@@ -1,0 +1,117 @@
+"""The steps of one batch's orchestration, as plain async functions over the runtime's stores.
+
+`orchestrations/activities.py` binds each to an activity; the orchestrator sequences them.
+Every step is idempotent: it can run again after a crash or a retry and leaves the same state.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pipeline.aggregates import apply_contributions, contributions, contributions_from_json, contributions_to_json
+from pipeline.deadletter import write_dead_letters
+from pipeline.ingest import utc_now_text
+from pipeline.persist import outcome_summary, read_claim_check, store_batch
+from pipeline.runtime import Runtime
+from pipeline.settings import CONTAINER_BATCHES
+
+
+def curated_blob(batch_id: str) -> str:
+    return f"{batch_id}/curated.json"
+
+
+def result_blob(batch_id: str) -> str:
+    return f"{batch_id}/result.json"
+
+
+async def curate(batch: dict[str, Any], runtime: Runtime, now: datetime) -> dict[str, Any]:
+    """Enrich and store the batch's events; returns its counts (the contributions stay in Blob)."""
+    batch_id = batch["batch_id"]
+    content = await runtime.blobs.get(CONTAINER_BATCHES, batch["events_blob"])
+    if content is None:
+        raise FileNotFoundError(f"claim check {CONTAINER_BATCHES}/{batch['events_blob']} is missing")
+    completed_before = await runtime.blobs.get(CONTAINER_BATCHES, result_blob(batch_id)) is not None
+    outcome = await store_batch(
+        batch_id,
+        batch["source_kind"],
+        read_claim_check(content),
+        reference=await runtime.reference.get(runtime.blobs),
+        documents=runtime.documents,
+        window_minutes=runtime.settings.window_minutes,
+        processed_at=utc_now_text(now),
+        batch_completed=completed_before,
+    )
+    await write_dead_letters(runtime.blobs, outcome.dead_letters)
+    summary = outcome_summary(outcome)
+    record = {**summary, "contributions": contributions_to_json(contributions(outcome.stored_documents))}
+    await runtime.blobs.put(CONTAINER_BATCHES, curated_blob(batch_id), json.dumps(record).encode())
+    return {"batch_id": batch_id, **summary}
+
+
+async def aggregate(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    """Merge the batch's contributions into the `aggregates` rows, once; then mark the batch done."""
+    batch_id = batch["batch_id"]
+    content = await runtime.blobs.get(CONTAINER_BATCHES, curated_blob(batch_id))
+    if content is None:
+        raise FileNotFoundError(f"{CONTAINER_BATCHES}/{curated_blob(batch_id)} is missing; run curate first")
+    record = json.loads(content)
+    stats = contributions_from_json(record["contributions"])
+    rows_changed = await apply_contributions(runtime.documents, batch_id, stats)
+    result = {
+        "batch_id": batch_id,
+        "stored": record["stored"],
+        "duplicates": record["duplicates"],
+        "dead_letter_reasons": record["dead_letter_reasons"],
+        "windows": len(stats),
+        "rows_changed": rows_changed,
+    }
+    await runtime.blobs.put(CONTAINER_BATCHES, result_blob(batch_id), json.dumps(result).encode())
+    return result
+
+
+async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    """The last resort after the retries: account for every event of the batch.
+
+    Events this batch already stored keep their place (and their aggregates are applied); events
+    another batch stored are duplicates; the rest are dead-lettered as `processing_failed` with the
+    error, to be replayed once the cause is fixed.
+    """
+    from pipeline.deadletter import DeadLetter
+    from pipeline.enrich import document_id
+    from pipeline.settings import COSMOS_EVENTS
+    from schemas import Reason
+
+    batch_id, error = batch["batch_id"], batch.get("error", "unknown error")
+    content = await runtime.blobs.get(CONTAINER_BATCHES, batch["events_blob"])
+    events = read_claim_check(content or b"")
+    stored, duplicates, dead = [], 0, []
+    for item in events:
+        event = item.event
+        doc_id = document_id(event.tenantid, event.source, event.id)
+        existing = await runtime.documents.read(COSMOS_EVENTS, doc_id, doc_id)
+        if existing is not None and existing.get("batch_id") == batch_id and all(d["id"] != doc_id for d in stored):
+            stored.append(existing)
+        elif existing is not None and existing["content_key"] == event.content_key():
+            duplicates += 1
+        else:
+            dead.append(DeadLetter(
+                reason=Reason.PROCESSING_FAILED,
+                errors=({"loc": "", "msg": error},),
+                source_kind=batch["source_kind"], source_ref=item.source_ref,
+                received_at=item.received_at, raw=item.raw, batch_id=batch_id, index=item.index,
+            ))
+    await write_dead_letters(runtime.blobs, dead)
+    stats = contributions(stored)
+    await apply_contributions(runtime.documents, batch_id, stats)
+    result = {
+        "batch_id": batch_id,
+        "stored": len(stored),
+        "duplicates": duplicates,
+        "dead_letter_reasons": {Reason.PROCESSING_FAILED.value: len(dead)} if dead else {},
+        "windows": len(stats),
+        "error": error,
+    }
+    await runtime.blobs.put(CONTAINER_BATCHES, result_blob(batch_id), json.dumps(result).encode())
+    return result

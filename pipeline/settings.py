@@ -1,0 +1,145 @@
+"""The platform's settings: read here, and only here, from the environment.
+
+In Azure the Functions app settings arrive as environment variables (the Bicep sets identity-based
+connections: `<name>__blobServiceUri`, `<name>__accountEndpoint`, `__credential`, `__clientId`);
+locally `local.settings.json` does the same for `func start`, and the local runner falls back to the
+emulators when nothing is set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Well-known, public development credentials of Azurite and the Cosmos DB emulator. Never used in Azure.
+AZURITE_CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+COSMOS_EMULATOR_ENDPOINT = "https://127.0.0.1:8081"
+COSMOS_EMULATOR_KEY = (
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+)
+
+# Blob containers and Cosmos DB containers named by the contract.
+CONTAINER_INCOMING = "incoming"
+CONTAINER_BATCHES = "batches"
+CONTAINER_DEADLETTER = "deadletter"
+CONTAINER_REFERENCE = "reference"
+CONTAINER_ANALYTICS = "analytics"
+BLOB_CONTAINERS = (
+    CONTAINER_INCOMING,
+    CONTAINER_BATCHES,
+    CONTAINER_DEADLETTER,
+    CONTAINER_REFERENCE,
+    CONTAINER_ANALYTICS,
+)
+COSMOS_EVENTS = "events"
+COSMOS_AGGREGATES = "aggregates"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobSettings:
+    """Where the data containers live: a connection string (Azurite) or an endpoint + identity."""
+
+    connection_string: str | None = None
+    account_url: str | None = None
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CosmosSettings:
+    """The Cosmos DB account: an endpoint with an identity (Azure) or a key (local emulator only)."""
+
+    endpoint: str
+    database: str = "pipeline"
+    key: str | None = None
+    client_id: str | None = None
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    blob: BlobSettings
+    cosmos: CosmosSettings
+    window_minutes: int = 1
+    ingest_batch_size: int = 100  # events per orchestration when a file is split (blob trigger)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from app settings; falls back to the local emulators for what is not set."""
+        env = os.environ if env is None else env
+        return cls(
+            blob=_blob_settings(env),
+            cosmos=_cosmos_settings(env),
+            window_minutes=_positive_int(env, "WINDOW_MINUTES", 1),
+            ingest_batch_size=_positive_int(env, "INGEST_BATCH_SIZE", 100),
+        )
+
+    @classmethod
+    def local_emulators(cls, window_minutes: int = 1, ingest_batch_size: int = 100) -> Settings:
+        return cls(
+            blob=BlobSettings(connection_string=AZURITE_CONNECTION_STRING),
+            cosmos=CosmosSettings(
+                endpoint=COSMOS_EMULATOR_ENDPOINT, key=COSMOS_EMULATOR_KEY, verify_tls=False
+            ),
+            window_minutes=window_minutes,
+            ingest_batch_size=ingest_batch_size,
+        )
+
+
+def _blob_settings(env: Mapping[str, str]) -> BlobSettings:
+    connection_string = env.get("DataStorage")
+    if connection_string:
+        if connection_string.strip() == "UseDevelopmentStorage=true":
+            connection_string = AZURITE_CONNECTION_STRING
+        return BlobSettings(connection_string=connection_string)
+    account_url = env.get("DataStorage__blobServiceUri")
+    if account_url:
+        return BlobSettings(account_url=account_url, client_id=_client_id(env, "DataStorage"))
+    return BlobSettings(connection_string=AZURITE_CONNECTION_STRING)
+
+
+def _cosmos_settings(env: Mapping[str, str]) -> CosmosSettings:
+    database = env.get("COSMOS_DATABASE", "pipeline")
+    endpoint = env.get("CosmosDB__accountEndpoint")
+    if not endpoint:
+        return CosmosSettings(
+            endpoint=COSMOS_EMULATOR_ENDPOINT,
+            database=database,
+            key=COSMOS_EMULATOR_KEY,
+            verify_tls=False,
+        )
+    key = env.get("CosmosDB__accountKey")  # the local emulator only; Azure accounts disable keys
+    return CosmosSettings(
+        endpoint=endpoint,
+        database=database,
+        key=key,
+        client_id=_client_id(env, "CosmosDB"),
+        verify_tls=env.get("CosmosDB__verifyTls", "true").lower() != "false",
+    )
+
+
+def _client_id(env: Mapping[str, str], connection: str) -> str | None:
+    return env.get(f"{connection}__clientId") or env.get("AZURE_CLIENT_ID")
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer; set it to a whole number") from None
+    if value < 1:
+        raise SettingsError(f"{name}={value} must be at least 1")
+    return value

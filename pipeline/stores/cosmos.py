@@ -1,0 +1,114 @@
+"""The document store on Cosmos DB (or the local Cosmos DB API server), with the async SDK."""
+
+from __future__ import annotations
+
+import warnings
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.cosmos import PartitionKey
+from azure.cosmos import exceptions as cosmos_errors
+from azure.cosmos.aio import ContainerProxy, CosmosClient
+
+from pipeline.errors import StoreUnavailableError, TransientError
+from pipeline.settings import CosmosSettings
+from pipeline.stores.base import Document, PreconditionFailed
+from pipeline.stores.credentials import azure_credential
+
+_TRANSIENT_STATUS = {408, 429, 449, 500, 502, 503}
+
+
+class CosmosDocumentStore:
+    def __init__(self, settings: CosmosSettings) -> None:
+        self._settings = settings
+        self._credential = None if settings.key else azure_credential(settings.client_id)
+        if not settings.verify_tls:
+            # The local Cosmos DB API server serves a self-signed certificate; only allowed by setting.
+            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+        self._client = CosmosClient(
+            settings.endpoint,
+            credential=settings.key or self._credential,
+            connection_verify=settings.verify_tls,
+            retry_total=4,
+            retry_backoff_max=4,
+            retry_backoff_factor=0.4,
+        )
+        self._database = self._client.get_database_client(settings.database)
+        self._containers: dict[str, ContainerProxy] = {}
+
+    def _container(self, name: str) -> ContainerProxy:
+        container = self._containers.get(name)
+        if container is None:
+            container = self._containers[name] = self._database.get_container_client(name)
+        return container
+
+    async def ensure_containers(self, partition_keys: dict[str, str]) -> None:
+        async with self._guard():
+            database = await self._client.create_database_if_not_exists(self._settings.database)
+            for name, path in partition_keys.items():
+                await database.create_container_if_not_exists(name, PartitionKey(path))
+
+    async def create(self, container: str, doc: Document) -> bool:
+        try:
+            async with self._guard():
+                await self._container(container).create_item(doc, enable_automatic_id_generation=False)
+        except cosmos_errors.CosmosResourceExistsError:
+            return False
+        return True
+
+    async def read(self, container: str, doc_id: str, partition_key: str) -> Document | None:
+        try:
+            async with self._guard():
+                return dict(await self._container(container).read_item(doc_id, partition_key=partition_key))
+        except cosmos_errors.CosmosResourceNotFoundError:
+            return None
+
+    async def read_many(self, container: str, keys: list[tuple[str, str]]) -> list[Document]:
+        if not keys:
+            return []
+        async with self._guard():
+            return [dict(doc) for doc in await self._container(container).read_items(keys)]
+
+    async def upsert(self, container: str, doc: Document) -> None:
+        async with self._guard():
+            await self._container(container).upsert_item(doc)
+
+    async def replace(self, container: str, doc: Document, *, etag: str) -> None:
+        try:
+            async with self._guard():
+                await self._container(container).replace_item(
+                    doc["id"], doc, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+        except cosmos_errors.CosmosAccessConditionFailedError as error:
+            raise PreconditionFailed(doc["id"]) from error
+
+    async def query_all(self, container: str) -> list[Document]:
+        async with self._guard():
+            return [dict(doc) async for doc in self._container(container).query_items("SELECT * FROM c")]
+
+    async def close(self) -> None:
+        await self._client.close()
+        if self._credential is not None:
+            await self._credential.close()
+
+    def _guard(self) -> _CosmosErrors:
+        return _CosmosErrors(self._settings.endpoint)
+
+
+class _CosmosErrors:
+    """Maps transport failures and retryable status codes onto the pipeline's transient errors."""
+
+    def __init__(self, endpoint: str) -> None:
+        self._endpoint = endpoint
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, exc_type, exc, tb) -> bool:  # type: ignore[no-untyped-def]
+        if exc is None:
+            return False
+        if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError):
+            raise StoreUnavailableError(f"Cosmos DB at {self._endpoint} is unreachable: {exc}") from exc
+        if isinstance(exc, cosmos_errors.CosmosHttpResponseError) and exc.status_code in _TRANSIENT_STATUS:
+            raise TransientError(f"Cosmos DB answered {exc.status_code}: {exc.message}") from exc
+        return False
