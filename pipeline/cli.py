@@ -1,0 +1,70 @@
+"""The command line: `python -m pipeline run …` (more commands register here)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from pipeline.errors import TransientError
+from pipeline.reference import ReferenceDataError
+from pipeline.settings import SettingsError
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the whole pipeline locally over event files")
+    run.add_argument("--input", action="append", required=True, type=Path, metavar="PATH",
+                     help="an NDJSON / JSON-array file or a folder of them (repeatable)")
+    run.add_argument("--reference", type=Path, default=Path("samples/reference"), metavar="DIR",
+                     help="folder with tenants.json, fx_rates.json and devices.json (default: %(default)s)")
+    run.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default: %(default)s)")
+    run.add_argument("--via", choices=("eventhub", "blob", "http"), default="eventhub",
+                     help="the trigger that receives the events (default: %(default)s)")
+    run.add_argument("--batch-size", type=_positive, default=100, metavar="N", help="events per batch (default: %(default)s)")
+    run.add_argument("--window-minutes", type=_positive, default=1, metavar="N",
+                     help="aggregate window length (default: %(default)s)")
+    run.add_argument("--partitions", type=_positive, default=8, metavar="N",
+                     help="partitions processed side by side (default: %(default)s)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "run":
+        return _run(args)
+    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.runner.inputs import InputError
+    from pipeline.runner.run import RunFailed, RunOptions, print_summary, run
+
+    options = RunOptions(
+        inputs=args.input, reference=args.reference, out=args.out, via=args.via,
+        batch_size=args.batch_size, window_minutes=args.window_minutes,
+        partitions=args.partitions, quiet=args.quiet,
+    )
+    try:
+        report = asyncio.run(run(options))
+    except TransientError as error:
+        print(f"pipeline run: {error} (is it running? `make emulators-up` starts the local ones)", file=sys.stderr)
+        return 3
+    except (InputError, ReferenceDataError, SettingsError, RunFailed) as error:
+        print(f"pipeline run: {error}", file=sys.stderr)
+        return 2
+    print_summary(report, args.out)
+    return 0

@@ -1,0 +1,1 @@
+"""The local runner: `python -m pipeline run` (see `run.py`)."""

@@ -1,0 +1,178 @@
+"""`python -m pipeline run`: the whole pipeline, locally, through the real `function_app.py`.
+
+The runner plays the Functions host: it indexes the app, serves the durable client's HTTP API on a
+loopback port, delivers the input to the chosen trigger, and runs the orchestrations and activities
+through the real `azure-functions-durable` orchestrator code. Events are spread over partitions by
+identity; each partition has one batch in flight at a time (as an Event Hubs partition has), so
+copies of an event are processed in input order while partitions run side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.functions_host import LocalFunctionsHost, RuntimeStatus
+from pipeline.ingest import manifest_blob
+from pipeline.reference import upload_reference
+from pipeline.runner.drivers import BlobDriver, Driver, EventHubDriver, HttpDriver
+from pipeline.runner.inputs import InputEvent, input_files, read_events
+from pipeline.runner.progress import Progress
+from pipeline.runner.report import RunTotals, build_report, write_aggregates_csv, write_report
+from pipeline.runtime import Runtime, install_runtime, uninstall_runtime
+from pipeline.settings import CONTAINER_BATCHES, COSMOS_AGGREGATES, Settings
+
+TRIGGERS = {"eventhub": "eventhub_ingest", "blob": "blob_ingest", "http": "http_ingest"}
+
+
+class RunFailed(RuntimeError):
+    """The run could not complete; the message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    inputs: list[Path]
+    reference: Path = Path("samples/reference")
+    out: Path = Path("out")
+    via: str = "eventhub"
+    batch_size: int = 100
+    window_minutes: int = 1
+    partitions: int = 8
+    quiet: bool = False
+
+
+async def run(options: RunOptions, settings: Settings | None = None) -> dict[str, Any]:
+    files = input_files(options.inputs)
+    base = settings or Settings.from_env()
+    settings = dataclasses.replace(base, window_minutes=options.window_minutes, ingest_batch_size=options.batch_size)
+    runtime = Runtime.from_settings(settings)
+    install_runtime(runtime)
+    try:
+        await runtime.ensure_stores()
+        await upload_reference(runtime.blobs, options.reference)
+        runtime.reference.clear()
+        return await _run(options, files, runtime)
+    finally:
+        uninstall_runtime()
+        await runtime.close()
+
+
+async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict[str, Any]:
+    from function_app import app  # the real Functions app, indexed as the host would
+
+    totals = RunTotals()
+    progress = Progress(sum(f.stat().st_size for f in files)) if not options.quiet else None
+    started = time.monotonic()
+    async with LocalFunctionsHost(app, max_concurrent_orchestrations=options.partitions, verify=False) as host:
+        invoke = functools.partial(host.call_starter, TRIGGERS[options.via])
+        driver: Driver
+        if options.via == "eventhub":
+            driver = EventHubDriver(invoke)
+        elif options.via == "blob":
+            driver = BlobDriver(invoke, runtime, f"run-{uuid.uuid4().hex[:12]}")
+        else:
+            driver = HttpDriver(invoke)
+        queues: list[asyncio.Queue[list[InputEvent] | None]] = [
+            asyncio.Queue(maxsize=2) for _ in range(options.partitions)
+        ]
+
+        async def partition_worker(partition: int) -> None:
+            queue = queues[partition]
+            while (batch := await queue.get()) is not None:
+                for batch_id in await driver.deliver(partition, batch):
+                    await _settle(batch_id, runtime, host, totals)
+                if progress:
+                    progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
+
+        workers = [asyncio.create_task(partition_worker(p)) for p in range(options.partitions)]
+        try:
+            await _feed(files, options, queues, workers)
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+        stats = host.stats
+    elapsed = time.monotonic() - started
+    if progress:
+        progress.finish()
+    rows = await runtime.documents.query_all(COSMOS_AGGREGATES)
+    report = build_report(
+        totals,
+        aggregate_rows=len(rows),
+        orchestrations=stats.orchestrations_started,
+        activities=stats.activity_executions,
+        history_events=stats.history_events,
+        elapsed_s=elapsed,
+        via=options.via,
+        batch_size=options.batch_size,
+        window_minutes=options.window_minutes,
+    )
+    write_report(options.out, report)
+    write_aggregates_csv(options.out, rows)
+    return report
+
+
+async def _feed(
+    files: list[Path],
+    options: RunOptions,
+    queues: list[asyncio.Queue[list[InputEvent] | None]],
+    workers: list[asyncio.Task[None]],
+) -> None:
+    """Read the input once, cutting each partition's events into batches; backpressure via the queues."""
+    pending: list[list[InputEvent]] = [[] for _ in queues]
+    for event in read_events(files, len(queues)):
+        bucket = pending[event.partition]
+        bucket.append(event)
+        if len(bucket) == options.batch_size:
+            await _put(queues[event.partition], bucket, workers)
+            pending[event.partition] = []
+    for partition, bucket in enumerate(pending):
+        if bucket:
+            await _put(queues[partition], bucket, workers)
+    for queue in queues:
+        await _put(queue, None, workers)
+
+
+async def _put(queue: asyncio.Queue[Any], item: Any, workers: list[asyncio.Task[None]]) -> None:
+    put = asyncio.ensure_future(queue.put(item))
+    while not put.done():
+        await asyncio.wait([put, *workers], return_when=asyncio.FIRST_COMPLETED)
+        failed = next((w for w in workers if w.done() and w.exception()), None)
+        if failed is not None:
+            put.cancel()
+            raise failed.exception()  # type: ignore[misc]
+
+
+async def _settle(batch_id: str, runtime: Runtime, host: LocalFunctionsHost, totals: RunTotals) -> None:
+    """Account for one trigger invocation: its ingest manifest, then its orchestration's result."""
+    manifest_content = await runtime.blobs.get(CONTAINER_BATCHES, manifest_blob(batch_id))
+    if manifest_content is None:
+        raise RunFailed(f"batch {batch_id} left no ingest manifest; the trigger did not complete")
+    manifest = json.loads(manifest_content)
+    totals.add_manifest(manifest)
+    if not manifest["valid"]:
+        return
+    status = await host.wait_for(batch_id, timeout=None)
+    if status.runtime_status is not RuntimeStatus.COMPLETED:
+        raise RunFailed(f"orchestration {batch_id} ended {status.runtime_status.value}: {status.output}")
+    totals.add_result(status.output)
+
+
+def print_summary(report: dict[str, Any], out: Path) -> None:
+    reasons = ", ".join(f"{code} {count}" for code, count in report["dead_letter_reasons"].items()) or "none"
+    print(
+        f"received {report['received']:,}  stored {report['stored']:,}  duplicates {report['duplicates']:,}  "
+        f"dead-lettered {report['dead_lettered']:,} ({reasons})\n"
+        f"{report['aggregate_rows']:,} aggregate rows  {report['orchestrations']:,} orchestrations  "
+        f"{report['activities']:,} activities  {report['elapsed_s']:.1f} s  {report['events_per_s']:,.0f} events/s\n"
+        f"wrote {out / 'report.json'} and {out / 'analytics' / 'aggregates.csv'}",
+        file=sys.stdout,
+    )

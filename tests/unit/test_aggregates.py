@@ -1,0 +1,65 @@
+import asyncio
+from decimal import Decimal
+
+from pipeline.aggregates import (
+    WindowKey,
+    WindowStats,
+    apply_contribution,
+    apply_contributions,
+    contributions_from_json,
+    contributions_to_json,
+    csv_row,
+)
+from pipeline.runtime import COSMOS_CONTAINERS
+from pipeline.stores.memory import MemoryDocumentStore
+from pipeline.windows import window_start
+
+KEY = WindowKey("acme", "order.placed", "2026-11-01T10:15:00Z", 1)
+
+
+async def store() -> MemoryDocumentStore:
+    documents = MemoryDocumentStore()
+    await documents.ensure_containers(COSMOS_CONTAINERS)
+    return documents
+
+
+def test_windows_align_to_the_epoch():
+    assert window_start(0, 1) == "1970-01-01T00:00:00Z"
+    assert window_start(1_762_000_000, 1) == "2025-11-01T12:26:00Z"
+    assert window_start(1_762_000_000, 60) == "2025-11-01T12:00:00Z"
+    assert window_start(1_762_000_000, 5) == "2025-11-01T12:25:00Z"
+    assert window_start(1_762_000_000 - 61, 7) == "2025-11-01T12:19:00Z"  # 7-minute windows from the epoch
+
+
+async def test_a_batch_contribution_is_applied_once_however_often_it_is_retried():
+    documents = await store()
+    stats = WindowStats.of(Decimal("10.005"))
+    assert await apply_contribution(documents, "b1", KEY, stats)
+    assert not await apply_contribution(documents, "b1", KEY, stats)
+    assert await apply_contribution(documents, "b2", KEY, WindowStats.of(Decimal("0.01")))
+    (row,) = await documents.query_all("aggregates")
+    assert (row["event_count"], row["value_sum"], row["value_min"], row["value_max"]) == (2, "10.015", "0.01", "10.005")
+    assert csv_row(row) == ["acme", "order.placed", "2026-11-01T10:15:00Z", "1", "2", "10.02", "0.01", "10.00"]
+
+
+async def test_concurrent_batches_on_one_row_lose_nothing():
+    documents = await store()
+    batches = {f"b{i}": {KEY: WindowStats.of(Decimal(i))} for i in range(50)}
+    await asyncio.gather(*(apply_contributions(documents, b, s) for b, s in batches.items()))
+    (row,) = await documents.query_all("aggregates")
+    assert row["event_count"] == 50 and Decimal(row["value_sum"]) == sum(range(50))
+    assert (row["value_min"], row["value_max"]) == ("0", "49")
+
+
+def test_sums_stay_exact_where_floats_drift():
+    stats = WindowStats.of(Decimal("0.1"))
+    for _ in range(9):
+        stats.merge(WindowStats.of(Decimal("0.1")))
+    assert stats.total == Decimal("1.0")
+    assert contributions_from_json(contributions_to_json({KEY: stats}))[KEY].total == Decimal("1.0")
+
+
+def test_export_rounds_half_even_to_two_decimals():
+    row = {"tenant_id": "t", "event_type": "device.reading", "window_start": "w", "window_minutes": 1,
+           "event_count": 3, "value_sum": "0.125", "value_min": "-0.135", "value_max": "2.5"}
+    assert csv_row(row)[5:] == ["0.12", "-0.14", "2.50"]
