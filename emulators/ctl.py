@@ -40,11 +40,24 @@ EMULATORS = (
     Emulator(
         name="azurite",
         command=(
-            "node", str(ROOT / "node_modules/azurite/dist/src/azurite.js"),
-            "--blobHost", "127.0.0.1", "--blobPort", "10000",
-            "--queueHost", "127.0.0.1", "--queuePort", "10001",
-            "--tableHost", "127.0.0.1", "--tablePort", "10002",
-            "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--loose",
+            "node",
+            str(ROOT / "node_modules/azurite/dist/src/azurite.js"),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            "10000",
+            "--queueHost",
+            "127.0.0.1",
+            "--queuePort",
+            "10001",
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            "10002",
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--loose",
         ),
         ports=(10000, 10001, 10002),
         probe_url="http://127.0.0.1:10000/devstoreaccount1?comp=list",
@@ -69,7 +82,7 @@ def _answers(url: str) -> bool:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # the Cosmos DB API server uses its own self-signed certificate
     try:
-        urllib.request.urlopen(url, timeout=1, context=context)  # noqa: S310 (loopback only)
+        urllib.request.urlopen(url, timeout=1, context=context)
     except urllib.error.HTTPError:
         return True  # any HTTP answer means the server is serving
     except (urllib.error.URLError, OSError):
@@ -120,9 +133,7 @@ def _start(emulator: Emulator) -> subprocess.Popen[bytes]:
             f"stop it (e.g. `fuser -k {busy[0]}/tcp`) and run `make emulators-up` again."
         )
     log = open(STATE / f"{emulator.name}.log", "wb")  # noqa: SIM115 (handed to the child)
-    process = subprocess.Popen(
-        emulator.command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    process = subprocess.Popen(emulator.command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     _pid_file(emulator).write_text(f"{process.pid}\n{' '.join(emulator.command)}\n")
     return process
 

@@ -29,6 +29,6 @@ def process_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any
     try:
         yield context.call_activity_with_retry(CURATE, RETRY, batch)
         result = yield context.call_activity_with_retry(AGGREGATE, RETRY, batch)
-    except Exception as error:  # noqa: BLE001 (the retries are exhausted; account for every event)
+    except Exception as error:
         result = yield context.call_activity(FAIL, {**batch, "error": str(error)})
     return result

@@ -36,7 +36,10 @@ async def _ingest_and_start(
         await client.start_new(ingest.ORCHESTRATOR, batch_id, outcome.orchestration_input)
     log.info(
         "ingested batch %s: %d received, %d valid, %d dead-lettered",
-        batch_id, outcome.received, outcome.valid, outcome.dead_lettered,
+        batch_id,
+        outcome.received,
+        outcome.valid,
+        outcome.dead_lettered,
     )
     return outcome
 
@@ -54,10 +57,7 @@ async def eventhub_ingest(events: list[func.EventHubEvent], client: df.DurableOr
     if not events:
         return
     partition = _partition_id(events[0])
-    raws = [
-        RawEvent(event.get_body(), f"partition={partition}/sequence={event.sequence_number}")
-        for event in events
-    ]
+    raws = [RawEvent(event.get_body(), f"partition={partition}/sequence={event.sequence_number}") for event in events]
     batch_id = ingest.eventhub_batch_id(partition, events[0].sequence_number or 0, events[-1].sequence_number or 0)
     await _ingest_and_start(client, raws, "eventhub", batch_id)
 
@@ -105,11 +105,14 @@ async def http_ingest(req: func.HttpRequest, client: df.DurableOrchestrationClie
         bodies = [body]
     else:
         return _problem(
-            415, "Unsupported media type",
+            415,
+            "Unsupported media type",
             f"Content-Type {media_type or '(none)'} is not accepted: send {framing.CONTENT_TYPE_STRUCTURED}, "
             f"{framing.CONTENT_TYPE_BATCH}, or a binary-mode CloudEvent with ce-* headers.",
         )
-    request_id = ingest.http_batch_id(body, json.dumps(sorted(headers.items())) if framing.is_binary_mode(headers) else "")
+    request_id = ingest.http_batch_id(
+        body, json.dumps(sorted(headers.items())) if framing.is_binary_mode(headers) else ""
+    )
     raws = [RawEvent(raw, f"{request_id}#{index}") for index, raw in enumerate(bodies)]
     outcome = await _ingest_and_start(client, raws, "http", request_id)
     return _ingest_response(req, client, outcome)
@@ -132,13 +135,15 @@ def _ingest_response(
         payload["status"] = client.create_http_management_payload(outcome.batch_id)
         return func.HttpResponse(json.dumps(payload), status_code=202, mimetype="application/json")
     return func.HttpResponse(
-        json.dumps({
-            "type": "https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md",
-            "title": "No event was accepted",
-            "status": 400,
-            "detail": f"{len(rejected)} event(s) rejected; each is listed with its reason and dead-lettered.",
-            **payload,
-        }),
+        json.dumps(
+            {
+                "type": "https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md",
+                "title": "No event was accepted",
+                "status": 400,
+                "detail": f"{len(rejected)} event(s) rejected; each is listed with its reason and dead-lettered.",
+                **payload,
+            }
+        ),
         status_code=400,
         mimetype="application/problem+json",
     )

@@ -84,15 +84,22 @@ def contributions(documents: Iterable[dict[str, Any]]) -> dict[WindowKey, Window
 
 def contributions_to_json(stats: dict[WindowKey, WindowStats]) -> list[dict[str, Any]]:
     return [
-        {"tenant_id": k.tenant_id, "event_type": k.event_type, "window_start": k.window_start,
-         "window_minutes": k.window_minutes, **v.to_json()}
+        {
+            "tenant_id": k.tenant_id,
+            "event_type": k.event_type,
+            "window_start": k.window_start,
+            "window_minutes": k.window_minutes,
+            **v.to_json(),
+        }
         for k, v in stats.items()
     ]
 
 
 def contributions_from_json(rows: list[dict[str, Any]]) -> dict[WindowKey, WindowStats]:
     return {
-        WindowKey(r["tenant_id"], r["event_type"], r["window_start"], int(r["window_minutes"])): WindowStats.from_json(r)
+        WindowKey(r["tenant_id"], r["event_type"], r["window_start"], int(r["window_minutes"])): WindowStats.from_json(
+            r
+        )
         for r in rows
     }
 
@@ -112,9 +119,7 @@ def _row(key: WindowKey, stats: WindowStats, batches: list[str]) -> dict[str, An
     }
 
 
-async def apply_contribution(
-    documents: DocumentStore, batch_id: str, key: WindowKey, stats: WindowStats
-) -> bool:
+async def apply_contribution(documents: DocumentStore, batch_id: str, key: WindowKey, stats: WindowStats) -> bool:
     """Merge one batch's contribution into one row, once. False when the row already had it."""
     while True:
         current = await documents.read(COSMOS_AGGREGATES, key.row_id, key.tenant_id)
@@ -125,8 +130,10 @@ async def apply_contribution(
         if batch_id in current["batches"]:
             return False
         merged = WindowStats(
-            current["event_count"], Decimal(current["value_sum"]),
-            Decimal(current["value_min"]), Decimal(current["value_max"]),
+            current["event_count"],
+            Decimal(current["value_sum"]),
+            Decimal(current["value_min"]),
+            Decimal(current["value_max"]),
         )
         merged.merge(stats)
         try:

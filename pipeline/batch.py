@@ -96,12 +96,18 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         elif existing is not None and existing["content_key"] == event.content_key():
             duplicates += 1
         else:
-            dead.append(DeadLetter(
-                reason=Reason.PROCESSING_FAILED,
-                errors=({"loc": "", "msg": error},),
-                source_kind=batch["source_kind"], source_ref=item.source_ref,
-                received_at=item.received_at, raw=item.raw, batch_id=batch_id, index=item.index,
-            ))
+            dead.append(
+                DeadLetter(
+                    reason=Reason.PROCESSING_FAILED,
+                    errors=({"loc": "", "msg": error},),
+                    source_kind=batch["source_kind"],
+                    source_ref=item.source_ref,
+                    received_at=item.received_at,
+                    raw=item.raw,
+                    batch_id=batch_id,
+                    index=item.index,
+                )
+            )
     await write_dead_letters(runtime.blobs, dead)
     stats = contributions(stored)
     await apply_contributions(runtime.documents, batch_id, stats)

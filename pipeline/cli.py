@@ -25,18 +25,47 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the whole pipeline locally over event files")
-    run.add_argument("--input", action="append", required=True, type=Path, metavar="PATH",
-                     help="an NDJSON / JSON-array file or a folder of them (repeatable)")
-    run.add_argument("--reference", type=Path, default=Path("samples/reference"), metavar="DIR",
-                     help="folder with tenants.json, fx_rates.json and devices.json (default: %(default)s)")
-    run.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default: %(default)s)")
-    run.add_argument("--via", choices=("eventhub", "blob", "http"), default="eventhub",
-                     help="the trigger that receives the events (default: %(default)s)")
-    run.add_argument("--batch-size", type=_positive, default=100, metavar="N", help="events per batch (default: %(default)s)")
-    run.add_argument("--window-minutes", type=_positive, default=1, metavar="N",
-                     help="aggregate window length (default: %(default)s)")
-    run.add_argument("--partitions", type=_positive, default=8, metavar="N",
-                     help="partitions processed side by side (default: %(default)s)")
+    run.add_argument(
+        "--input",
+        action="append",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="an NDJSON / JSON-array file or a folder of them (repeatable)",
+    )
+    run.add_argument(
+        "--reference",
+        type=Path,
+        default=Path("samples/reference"),
+        metavar="DIR",
+        help="folder with tenants.json, fx_rates.json and devices.json (default: %(default)s)",
+    )
+    run.add_argument(
+        "--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default: %(default)s)"
+    )
+    run.add_argument(
+        "--via",
+        choices=("eventhub", "blob", "http"),
+        default="eventhub",
+        help="the trigger that receives the events (default: %(default)s)",
+    )
+    run.add_argument(
+        "--batch-size", type=_positive, default=100, metavar="N", help="events per batch (default: %(default)s)"
+    )
+    run.add_argument(
+        "--window-minutes",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="aggregate window length (default: %(default)s)",
+    )
+    run.add_argument(
+        "--partitions",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="partitions processed side by side (default: %(default)s)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -54,9 +83,14 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline.runner.run import RunFailed, RunOptions, print_summary, run
 
     options = RunOptions(
-        inputs=args.input, reference=args.reference, out=args.out, via=args.via,
-        batch_size=args.batch_size, window_minutes=args.window_minutes,
-        partitions=args.partitions, quiet=args.quiet,
+        inputs=args.input,
+        reference=args.reference,
+        out=args.out,
+        via=args.via,
+        batch_size=args.batch_size,
+        window_minutes=args.window_minutes,
+        partitions=args.partitions,
+        quiet=args.quiet,
     )
     try:
         report = asyncio.run(run(options))

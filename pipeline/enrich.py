@@ -93,7 +93,9 @@ def _order_fields(event: ValidEvent, reference: ReferenceData) -> Document | Enr
     rate = reference.usd_per_unit.get(order.currency)  # type: ignore[union-attr]
     if rate is None:
         return EnrichmentFailure(
-            Reason.UNKNOWN_CURRENCY, f"no FX rate for currency {order.currency!r}", "data.currency"  # type: ignore[union-attr]
+            Reason.UNKNOWN_CURRENCY,
+            f"no FX rate for currency {order.currency!r}",
+            "data.currency",  # type: ignore[union-attr]
         )
     return {
         "amount_usd": decimal_text(round_cents(order.total * rate)),  # type: ignore[union-attr]

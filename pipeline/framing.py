@@ -43,9 +43,9 @@ def split_ndjson(content: bytes) -> Iterator[Framed]:
 
 def split_json_array(content: bytes) -> list[bytes] | None:
     """The raw bytes of each top-level element, or None when `content` is not a JSON array."""
-    text = content[len(_BOM):] if content.startswith(_BOM) else content
+    text = content[len(_BOM) :] if content.startswith(_BOM) else content
     start = len(text) - len(text.lstrip(_WHITESPACE))
-    if not text[start:start + 1] == b"[":
+    if text[start : start + 1] != b"[":
         return None
     elements: list[bytes] = []
     depth = 0
@@ -59,12 +59,12 @@ def split_json_array(content: bytes) -> list[bytes] | None:
         elif token in (b"]", b"}"):
             depth -= 1
             if depth == 0:
-                _append_element(elements, text[element_start:match.start()])
-                if text[match.end():].strip(_WHITESPACE):
+                _append_element(elements, text[element_start : match.start()])
+                if text[match.end() :].strip(_WHITESPACE):
                     return None  # trailing garbage after the array
                 return elements
         elif token == b"," and depth == 1:
-            _append_element(elements, text[element_start:match.start()], allow_empty=False)
+            _append_element(elements, text[element_start : match.start()], allow_empty=False)
             element_start = match.end()
     return None  # unterminated array
 

@@ -135,7 +135,5 @@ async def ingest_batch(
     await write_dead_letters(blobs, [record for _, record in outcome.rejections])
     if claim_lines:
         await blobs.put(CONTAINER_BATCHES, events_blob(batch_id), b"\n".join(claim_lines) + b"\n")
-    await blobs.put(
-        CONTAINER_BATCHES, manifest_blob(batch_id), json.dumps(outcome.manifest(received_at)).encode()
-    )
+    await blobs.put(CONTAINER_BATCHES, manifest_blob(batch_id), json.dumps(outcome.manifest(received_at)).encode())
     return outcome

@@ -84,8 +84,11 @@ async def store_batch(
     groups: dict[str, list[_Member]] = {}
     for item in events:
         curated = enrich(
-            item.event, reference, window_minutes=window_minutes,
-            ingested_at=item.received_at, processed_at=processed_at,
+            item.event,
+            reference,
+            window_minutes=window_minutes,
+            ingested_at=item.received_at,
+            processed_at=processed_at,
         )
         if not isinstance(curated, EnrichmentFailure):
             curated["batch_id"] = batch_id
@@ -130,8 +133,9 @@ async def _resolve_identity(
             if existing is None or own(existing):
                 # Nothing was accepted before this copy (an own document was created by a later copy).
                 outcome.dead_letters.append(
-                    _dead_letter(member, member.curated.reason, member.curated.loc, member.curated.message,
-                                 batch_id, source_kind)
+                    _dead_letter(
+                        member, member.curated.reason, member.curated.loc, member.curated.message, batch_id, source_kind
+                    )
                 )
                 continue
             accepted_key = existing["content_key"]
@@ -159,9 +163,12 @@ def _classify_against(
     else:
         outcome.dead_letters.append(
             _dead_letter(
-                member, Reason.CONFLICTING_DUPLICATE, "id",
+                member,
+                Reason.CONFLICTING_DUPLICATE,
+                "id",
                 "an event with the same (tenantid, source, id) and different content was accepted first",
-                batch_id, source_kind,
+                batch_id,
+                source_kind,
             )
         )
 

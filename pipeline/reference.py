@@ -55,10 +55,7 @@ def _load(name: str, content: bytes) -> Any:
 
 def _parse_tenants(doc: Any) -> dict[str, Tenant]:
     try:
-        return {
-            t["id"]: Tenant(id=t["id"], name=t["name"], region=t["region"], tier=t["tier"])
-            for t in doc["tenants"]
-        }
+        return {t["id"]: Tenant(id=t["id"], name=t["name"], region=t["region"], tier=t["tier"]) for t in doc["tenants"]}
     except (KeyError, TypeError) as error:
         raise ReferenceDataError(
             f'{TENANTS_BLOB} must look like {{"tenants": [{{"id", "name", "region", "tier"}}]}}: {error!r}'
@@ -93,7 +90,9 @@ async def upload_reference(blobs: BlobStore, directory: Path) -> ReferenceData:
         path = directory / name
         if not path.is_file():
             if name in REQUIRED_FILES:
-                raise ReferenceDataError(f"{path} is missing: --reference must name a folder with {', '.join(REQUIRED_FILES)}")
+                raise ReferenceDataError(
+                    f"{path} is missing: --reference must name a folder with {', '.join(REQUIRED_FILES)}"
+                )
             contents[name] = None
             continue
         contents[name] = path.read_bytes()
@@ -110,9 +109,7 @@ async def load_reference(blobs: BlobStore) -> ReferenceData:
     tenants = await blobs.get(CONTAINER_REFERENCE, TENANTS_BLOB)
     fx_rates = await blobs.get(CONTAINER_REFERENCE, FX_RATES_BLOB)
     if tenants is None or fx_rates is None:
-        raise ReferenceDataError(
-            f"the Blob container '{CONTAINER_REFERENCE}' needs {TENANTS_BLOB} and {FX_RATES_BLOB}"
-        )
+        raise ReferenceDataError(f"the Blob container '{CONTAINER_REFERENCE}' needs {TENANTS_BLOB} and {FX_RATES_BLOB}")
     return ReferenceData.parse(tenants, fx_rates, await blobs.get(CONTAINER_REFERENCE, DEVICES_BLOB))
 
 

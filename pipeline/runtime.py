@@ -50,7 +50,7 @@ def current_runtime() -> Runtime:
     loop = asyncio.get_running_loop()
     runtime = _runtimes.get(loop)
     if runtime is None:
-        for stale in [l for l in _runtimes if l.is_closed()]:
+        for stale in [loop for loop in _runtimes if loop.is_closed()]:
             del _runtimes[stale]
         runtime = _runtimes[loop] = Runtime.from_settings(Settings.from_env())
     return runtime

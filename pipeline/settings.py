@@ -21,9 +21,7 @@ AZURITE_CONNECTION_STRING = (
     "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
 )
 COSMOS_EMULATOR_ENDPOINT = "https://127.0.0.1:8081"
-COSMOS_EMULATOR_KEY = (
-    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
-)
+COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
 
 # Blob containers and Cosmos DB containers named by the contract.
 CONTAINER_INCOMING = "incoming"
@@ -88,9 +86,7 @@ class Settings:
     def local_emulators(cls, window_minutes: int = 1, ingest_batch_size: int = 100) -> Settings:
         return cls(
             blob=BlobSettings(connection_string=AZURITE_CONNECTION_STRING),
-            cosmos=CosmosSettings(
-                endpoint=COSMOS_EMULATOR_ENDPOINT, key=COSMOS_EMULATOR_KEY, verify_tls=False
-            ),
+            cosmos=CosmosSettings(endpoint=COSMOS_EMULATOR_ENDPOINT, key=COSMOS_EMULATOR_KEY, verify_tls=False),
             window_minutes=window_minutes,
             ingest_batch_size=ingest_batch_size,
         )

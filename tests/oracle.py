@@ -61,7 +61,8 @@ def expected(lines: list[bytes], reference_dir: Path, window_minutes: int, now: 
                 result.reasons["unknown_currency"] += 1
                 continue
             value = (Decimal(str(data["total"])) * rates[data["currency"]]).quantize(
-                Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+                Decimal("0.01"), rounding=ROUND_HALF_EVEN
+            )
         elif valid.family == "page.viewed":
             value = Decimal(data["duration_ms"])
         else:

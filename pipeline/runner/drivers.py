@@ -22,8 +22,8 @@ import azure.functions as func
 from pipeline import ingest
 from pipeline.runner.inputs import InputEvent
 from pipeline.runtime import Runtime
-from schemas import MAX_EVENT_BYTES
 from pipeline.settings import CONTAINER_INCOMING
+from schemas import MAX_EVENT_BYTES
 
 Invoke = Callable[..., Awaitable[Any]]  # calls the trigger function; the host fills in the durable client
 

@@ -39,7 +39,7 @@ async def _wipe() -> None:
         async with CosmosClient(settings.endpoint, settings.key, connection_verify=False) as client:
             try:
                 await client.delete_database(settings.database)
-            except Exception:  # noqa: BLE001 (absent on the first test)
+            except Exception:
                 pass
         await runtime.ensure_stores()
         assert set(COSMOS_CONTAINERS) == {"events", "aggregates"}

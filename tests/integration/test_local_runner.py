@@ -21,8 +21,12 @@ REFERENCE = ROOT / "samples" / "reference"
 
 def run_once(inputs: list[Path], out: Path, **options) -> dict:
     defaults = {"batch_size": 40, "partitions": 4, "quiet": True}
-    return asyncio.run(run(RunOptions(inputs=inputs, reference=REFERENCE, out=out, **{**defaults, **options}),
-                           Settings.local_emulators()))
+    return asyncio.run(
+        run(
+            RunOptions(inputs=inputs, reference=REFERENCE, out=out, **{**defaults, **options}),
+            Settings.local_emulators(),
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -100,5 +104,5 @@ def test_an_unreachable_store_fails_the_run_with_one_clear_line(tmp_path):
     broken = replace(settings, cosmos=replace(settings.cosmos, endpoint="https://127.0.0.1:1"))
     path = tmp_path / "in.ndjson"
     path.write_bytes(f.raw(f.order()))
-    with pytest.raises(TransientError, match="Cosmos DB at https://127.0.0.1:1 is unreachable"):
+    with pytest.raises(TransientError, match=r"Cosmos DB at https://127\.0\.0\.1:1 is unreachable"):
         asyncio.run(run(RunOptions(inputs=[path], reference=REFERENCE, out=tmp_path / "out", quiet=True), broken))

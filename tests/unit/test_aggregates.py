@@ -60,6 +60,14 @@ def test_sums_stay_exact_where_floats_drift():
 
 
 def test_export_rounds_half_even_to_two_decimals():
-    row = {"tenant_id": "t", "event_type": "device.reading", "window_start": "w", "window_minutes": 1,
-           "event_count": 3, "value_sum": "0.125", "value_min": "-0.135", "value_max": "2.5"}
+    row = {
+        "tenant_id": "t",
+        "event_type": "device.reading",
+        "window_start": "w",
+        "window_minutes": 1,
+        "event_count": 3,
+        "value_sum": "0.125",
+        "value_min": "-0.135",
+        "value_max": "2.5",
+    }
     assert csv_row(row)[5:] == ["0.12", "-0.14", "2.50"]

@@ -17,8 +17,13 @@ def valid(event: dict) -> ValidEvent:
 
 
 def curate(event: dict, window_minutes: int = 1) -> dict | EnrichmentFailure:
-    return enrich(valid(event), REFERENCE, window_minutes=window_minutes,
-                  ingested_at="2026-11-02T00:00:00.000Z", processed_at="2026-11-02T00:00:01.000Z")
+    return enrich(
+        valid(event),
+        REFERENCE,
+        window_minutes=window_minutes,
+        ingested_at="2026-11-02T00:00:00.000Z",
+        processed_at="2026-11-02T00:00:01.000Z",
+    )
 
 
 def test_order_amount_is_total_times_rate_rounded_half_even():

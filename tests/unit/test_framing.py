@@ -27,4 +27,7 @@ def test_binary_mode_embeds_the_body_verbatim_as_data():
     event = binary_mode_event(
         {"ce-specversion": "1.0", "ce-source": "%2Fshop", "Content-Type": "application/json"}, b'{"total": 1.10}'
     )
-    assert event == b'{"specversion": "1.0", "source": "/shop", "datacontenttype": "application/json", "data": {"total": 1.10}}'
+    assert (
+        event
+        == b'{"specversion": "1.0", "source": "/shop", "datacontenttype": "application/json", "data": {"total": 1.10}}'
+    )

@@ -28,8 +28,16 @@ async def documents() -> MemoryDocumentStore:
 
 
 async def store(docs, batch_id, events, completed=False):
-    return await store_batch(batch_id, "eventhub", events, reference=REFERENCE, documents=docs,
-                             window_minutes=1, processed_at="2026-11-02T00:00:01.000Z", batch_completed=completed)
+    return await store_batch(
+        batch_id,
+        "eventhub",
+        events,
+        reference=REFERENCE,
+        documents=docs,
+        window_minutes=1,
+        processed_at="2026-11-02T00:00:01.000Z",
+        batch_completed=completed,
+    )
 
 
 def summary(outcome):
@@ -38,8 +46,16 @@ def summary(outcome):
 
 async def test_copies_in_one_batch_store_once_and_conflicts_are_dead_lettered():
     docs = await documents()
-    outcome = await store(docs, "b1", batch(f.order("1"), f.order("1"), f.order("1", total="26.00",
-                          items=[{"sku": "A", "quantity": 2, "unit_price": "13.00"}]), f.page("2")))
+    outcome = await store(
+        docs,
+        "b1",
+        batch(
+            f.order("1"),
+            f.order("1"),
+            f.order("1", total="26.00", items=[{"sku": "A", "quantity": 2, "unit_price": "13.00"}]),
+            f.page("2"),
+        ),
+    )
     assert summary(outcome) == (2, 1, {"conflicting_duplicate": 1})
     assert [d.index for d in outcome.dead_letters] == [2]
 
