@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.aggregates import apply_contributions, contributions, contributions_from_json, contributions_to_json
-from pipeline.deadletter import write_dead_letters
+from pipeline.deadletter import DeadLetter, write_dead_letters
+from pipeline.enrich import document_id
 from pipeline.ingest import utc_now_text
-from pipeline.persist import outcome_summary, read_claim_check, store_batch
+from pipeline.persist import BatchEvent, outcome_summary, read_claim_check, store_batch
 from pipeline.runtime import Runtime
-from pipeline.settings import CONTAINER_BATCHES
+from pipeline.settings import CONTAINER_BATCHES, COSMOS_EVENTS
+from schemas import Reason
 
 
 def curated_blob(batch_id: str) -> str:
@@ -24,6 +26,15 @@ def curated_blob(batch_id: str) -> str:
 
 def result_blob(batch_id: str) -> str:
     return f"{batch_id}/result.json"
+
+
+def poison_blob(batch_id: str) -> str:
+    return f"{batch_id}/poison.json"
+
+
+class PoisonEventsError(RuntimeError):
+    """Some events of the batch raised while being processed; the rest were stored. The step is
+    retried; when the retries are exhausted, `fail` dead-letters those events as `processing_failed`."""
 
 
 async def curate(batch: dict[str, Any], runtime: Runtime, now: datetime) -> dict[str, Any]:
@@ -46,6 +57,13 @@ async def curate(batch: dict[str, Any], runtime: Runtime, now: datetime) -> dict
     await write_dead_letters(runtime.blobs, outcome.dead_letters)
     summary = outcome_summary(outcome)
     record = {**summary, "contributions": contributions_to_json(contributions(outcome.stored_documents))}
+    if outcome.failures:
+        errors = {str(item.index): error for item, error in outcome.failures}
+        poison = {**record, "errors": errors, "events": [item.index for item, _ in outcome.failures]}
+        await runtime.blobs.put(CONTAINER_BATCHES, poison_blob(batch_id), json.dumps(poison).encode())
+        raise PoisonEventsError(
+            f"{len(errors)} event(s) of batch {batch_id} failed to process, e.g. {next(iter(errors.values()))}"
+        )
     await runtime.blobs.put(CONTAINER_BATCHES, curated_blob(batch_id), json.dumps(record).encode())
     return {"batch_id": batch_id, **summary}
 
@@ -78,14 +96,12 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     another batch stored are duplicates; the rest are dead-lettered as `processing_failed` with the
     error, to be replayed once the cause is fixed.
     """
-    from pipeline.deadletter import DeadLetter
-    from pipeline.enrich import document_id
-    from pipeline.settings import COSMOS_EVENTS
-    from schemas import Reason
-
     batch_id, error = batch["batch_id"], batch.get("error", "unknown error")
     content = await runtime.blobs.get(CONTAINER_BATCHES, batch["events_blob"])
     events = read_claim_check(content or b"")
+    poison_content = await runtime.blobs.get(CONTAINER_BATCHES, poison_blob(batch_id))
+    if poison_content is not None:
+        return await _fail_poison_events(batch, runtime, events, json.loads(poison_content))
     stored, duplicates, dead = [], 0, []
     for item in events:
         event = item.event
@@ -96,18 +112,7 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         elif existing is not None and existing["content_key"] == event.content_key():
             duplicates += 1
         else:
-            dead.append(
-                DeadLetter(
-                    reason=Reason.PROCESSING_FAILED,
-                    errors=({"loc": "", "msg": error},),
-                    source_kind=batch["source_kind"],
-                    source_ref=item.source_ref,
-                    received_at=item.received_at,
-                    raw=item.raw,
-                    batch_id=batch_id,
-                    index=item.index,
-                )
-            )
+            dead.append(_processing_failed(batch, item, error))
     await write_dead_letters(runtime.blobs, dead)
     stats = contributions(stored)
     await apply_contributions(runtime.documents, batch_id, stats)
@@ -121,3 +126,43 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     }
     await runtime.blobs.put(CONTAINER_BATCHES, result_blob(batch_id), json.dumps(result).encode())
     return result
+
+
+async def _fail_poison_events(
+    batch: dict[str, Any], runtime: Runtime, events: list[BatchEvent], poison: dict[str, Any]
+) -> dict[str, Any]:
+    """The batch's last full pass classified every event but the poison ones: keep that outcome,
+    dead-letter the poison events with their own errors, and apply the stored events' aggregates."""
+    batch_id = batch["batch_id"]
+    failed = set(poison["events"])
+    dead = [
+        _processing_failed(batch, item, poison["errors"][str(item.index)]) for item in events if item.index in failed
+    ]
+    await write_dead_letters(runtime.blobs, dead)
+    stats = contributions_from_json(poison["contributions"])
+    await apply_contributions(runtime.documents, batch_id, stats)
+    reasons = dict(poison["dead_letter_reasons"])
+    reasons[Reason.PROCESSING_FAILED.value] = reasons.get(Reason.PROCESSING_FAILED.value, 0) + len(dead)
+    result = {
+        "batch_id": batch_id,
+        "stored": poison["stored"],
+        "duplicates": poison["duplicates"],
+        "dead_letter_reasons": reasons,
+        "windows": len(stats),
+        "error": batch.get("error", ""),
+    }
+    await runtime.blobs.put(CONTAINER_BATCHES, result_blob(batch_id), json.dumps(result).encode())
+    return result
+
+
+def _processing_failed(batch: dict[str, Any], item: BatchEvent, error: str) -> DeadLetter:
+    return DeadLetter(
+        reason=Reason.PROCESSING_FAILED,
+        errors=({"loc": "", "msg": error},),
+        source_kind=batch["source_kind"],
+        source_ref=item.source_ref,
+        received_at=item.received_at,
+        raw=item.raw,
+        batch_id=batch["batch_id"],
+        index=item.index,
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline.deadletter import DeadLetter
 from pipeline.enrich import Document, EnrichmentFailure, document_id, enrich
+from pipeline.errors import TransientError
 from pipeline.reference import ReferenceData
 from pipeline.settings import COSMOS_EVENTS
 from pipeline.stores.base import DocumentStore
@@ -56,6 +57,7 @@ class StoreOutcome:
     stored_documents: list[Document] = field(default_factory=list)
     duplicates: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    failures: list[tuple[BatchEvent, str]] = field(default_factory=list)  # events that raised: poison
 
     @property
     def dead_letter_reasons(self) -> Counter[str]:
@@ -81,26 +83,35 @@ async def store_batch(
     concurrency: int = 64,
 ) -> StoreOutcome:
     """Enrich and store one batch. `batch_completed`: this batch id finished before (a redelivery)."""
+    outcome = StoreOutcome()
     groups: dict[str, list[_Member]] = {}
     for item in events:
-        curated = enrich(
-            item.event,
-            reference,
-            window_minutes=window_minutes,
-            ingested_at=item.received_at,
-            processed_at=processed_at,
-        )
+        try:
+            curated = enrich(
+                item.event,
+                reference,
+                window_minutes=window_minutes,
+                ingested_at=item.received_at,
+                processed_at=processed_at,
+            )
+        except Exception as error:  # one event must not sink its batch: it is set aside as poison
+            outcome.failures.append((item, _describe(error)))
+            continue
         if not isinstance(curated, EnrichmentFailure):
             curated["batch_id"] = batch_id
         event = item.event
         groups.setdefault(document_id(event.tenantid, event.source, event.id), []).append(_Member(item, curated))
 
-    outcome = StoreOutcome()
     limit = asyncio.Semaphore(concurrency)
 
     async def resolve(doc_id: str, members: list[_Member]) -> None:
         async with limit:
-            await _resolve_identity(doc_id, members, batch_id, source_kind, documents, batch_completed, outcome)
+            try:
+                await _resolve_identity(doc_id, members, batch_id, source_kind, documents, batch_completed, outcome)
+            except TransientError:
+                raise  # the store is in trouble, not the event: retry the whole step
+            except Exception as error:
+                outcome.failures.extend((member.item, _describe(error)) for member in members)
 
     await asyncio.gather(*(resolve(doc_id, members) for doc_id, members in groups.items()))
     outcome.dead_letters.sort(key=lambda d: d.index)
@@ -153,6 +164,10 @@ async def _resolve_identity(
             outcome.stored_documents.append(existing)
             continue
         _classify_against(member, key, accepted_key, batch_id, source_kind, outcome)
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def _classify_against(

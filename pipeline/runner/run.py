@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import hashlib
 import json
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ class RunOptions:
     window_minutes: int = 1
     partitions: int = 8
     quiet: bool = False
+    timer_scale: float = 1.0  # real seconds per durable-timer second (retry intervals); tests shorten it
 
 
 async def run(options: RunOptions, settings: Settings | None = None) -> dict[str, Any]:
@@ -71,13 +72,15 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
     totals = RunTotals()
     progress = Progress(sum(f.stat().st_size for f in files)) if not options.quiet else None
     started = time.monotonic()
-    async with LocalFunctionsHost(app, max_concurrent_orchestrations=options.partitions, verify=False) as host:
+    async with LocalFunctionsHost(
+        app, max_concurrent_orchestrations=options.partitions, verify=False, timer_scale=options.timer_scale
+    ) as host:
         invoke = functools.partial(host.call_starter, TRIGGERS[options.via])
         driver: Driver
         if options.via == "eventhub":
             driver = EventHubDriver(invoke)
         elif options.via == "blob":
-            driver = BlobDriver(invoke, runtime, f"run-{uuid.uuid4().hex[:12]}")
+            driver = BlobDriver(invoke, runtime, _upload_prefix(files, options))
         else:
             driver = HttpDriver(invoke)
         queues: list[asyncio.Queue[list[InputEvent] | None]] = [
@@ -118,6 +121,16 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
     write_report(options.out, report)
     write_aggregates_csv(options.out, rows)
     return report
+
+
+def _upload_prefix(files: list[Path], options: RunOptions) -> str:
+    """Where `--via blob` uploads: the same input and options always give the same blob names, so
+    a rerun after a crash re-creates the same batches (and batch ids) instead of new ones."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.resolve()}\0{file.stat().st_size}\0".encode())
+    digest.update(f"{options.batch_size}/{options.partitions}".encode())
+    return f"run-{digest.hexdigest()[:16]}"
 
 
 async def _feed(

@@ -62,7 +62,7 @@ def test_device_reading_fahrenheit_and_site():
 
 
 def test_unknown_tenant_and_currency_are_enrichment_failures():
-    assert curate(f.order(tenant="initech")).reason is Reason.UNKNOWN_TENANT
+    assert curate(f.order(tenant="nobody-here")).reason is Reason.UNKNOWN_TENANT
     failure = curate(f.order(currency="CHF"))
     assert failure.reason is Reason.UNKNOWN_CURRENCY and failure.loc == "data.currency"
 

@@ -93,6 +93,6 @@ async def test_conflict_is_named_before_an_enrichment_failure():
 
 async def test_an_event_rejected_at_enrichment_is_not_accepted_so_a_later_version_can_be():
     docs = await documents()
-    outcome = await store(docs, "b1", batch(f.order("1", tenant="initech"), f.order("1", tenant="initech")))
+    outcome = await store(docs, "b1", batch(f.order("1", tenant="nobody-here"), f.order("1", tenant="nobody-here")))
     assert summary(outcome) == (0, 0, {"unknown_tenant": 2})
     assert await docs.query_all("events") == []
