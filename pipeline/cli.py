@@ -11,6 +11,7 @@ from pathlib import Path
 from pipeline.errors import TransientError
 from pipeline.reference import ReferenceDataError
 from pipeline.settings import SettingsError
+from schemas import Reason
 
 
 def _positive(text: str) -> int:
@@ -67,15 +68,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="partitions processed side by side (default: %(default)s)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    deadletter = commands.add_parser("deadletter", help="list or replay dead-lettered events")
+    actions = deadletter.add_subparsers(dest="action", required=True)
+    reasons = [r.value for r in Reason]
+    listing = actions.add_parser("list", help="count and show dead letters by reason")
+    listing.add_argument("--reason", choices=reasons, help="only this reason code")
+    listing.add_argument("--json", action="store_true", help="every record, as JSON")
+    replaying = actions.add_parser("replay", help="send dead letters through the pipeline again")
+    replaying.add_argument(
+        "--reason",
+        choices=reasons,
+        help="only this reason (default: unknown_tenant, unknown_currency, processing_failed)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "run":
-        return _run(args)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "deadletter":
+            return _deadletter(args)
+    except TransientError as error:
+        print(
+            f"pipeline {args.command}: {error} (is it running? `make emulators-up` starts the local ones)",
+            file=sys.stderr,
+        )
+        return 3
     return 2
+
+
+def _deadletter(args: argparse.Namespace) -> int:
+    from pipeline.runner.deadletters import list_command, replay_command
+
+    if args.action == "list":
+        print(asyncio.run(list_command(args.reason, args.json)))
+        return 0
+    summary = asyncio.run(replay_command(args.reason))
+    rejected = ", ".join(f"{code} {n}" for code, n in summary["rejected_again"].items()) or "none"
+    print(
+        f"replayed {summary['replayed']:,} dead letters in {len(summary['batches'])} batches: "
+        f"stored {summary['stored']:,}, duplicates {summary['duplicates']:,}, dead-lettered again: {rejected}"
+    )
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -94,9 +132,6 @@ def _run(args: argparse.Namespace) -> int:
     )
     try:
         report = asyncio.run(run(options))
-    except TransientError as error:
-        print(f"pipeline run: {error} (is it running? `make emulators-up` starts the local ones)", file=sys.stderr)
-        return 3
     except (InputError, ReferenceDataError, SettingsError, RunFailed) as error:
         print(f"pipeline run: {error}", file=sys.stderr)
         return 2

@@ -38,6 +38,7 @@ TENANTS: tuple[tuple[str, str, str, str], ...] = (
     ("umbrella", "Umbrella plc", "uksouth", "gold"),
     ("stark-industries", "Stark Industries", "westus2", "platinum"),
 )
+TENANT_IDS: tuple[str, ...] = tuple(tenant[0] for tenant in TENANTS)
 #: Well-formed tenant ids that are not in the reference data (``unknown_tenant``).
 UNKNOWN_TENANTS: tuple[str, ...] = ("wayne-enterprises", "cyberdyne", "tyrell-corp")
 #: USD per one unit of each currency, as decimal strings.
@@ -54,36 +55,93 @@ FX_RATES: dict[str, str] = {
 UNKNOWN_CURRENCIES: tuple[str, ...] = ("BRL", "INR", "ZAR")
 #: Devices of the reference data: (id, tenant, site).
 DEVICES: tuple[tuple[str, str, str], ...] = tuple(
-    (f"dev-{n:03d}", TENANTS[(n - 1) % 4][0], site)
+    (f"dev-{n:03d}", TENANTS[(n - 1) % len(TENANTS)][0], site)
     for n, site in enumerate(
         (
-            "plant-7", "plant-7", "warehouse-2", "store-12", "plant-7",
-            "lab-1", "warehouse-2", "store-3", "plant-9", "lab-1",
-            "warehouse-5", "store-12", "plant-9", "lab-2", "warehouse-5",
-            "store-3", "plant-7", "lab-2", "warehouse-2", "store-8",
+            "plant-7",
+            "plant-7",
+            "warehouse-2",
+            "store-12",
+            "plant-7",
+            "lab-1",
+            "warehouse-2",
+            "store-3",
+            "plant-9",
+            "lab-1",
+            "warehouse-5",
+            "store-12",
+            "plant-9",
+            "lab-2",
+            "warehouse-5",
+            "store-3",
+            "plant-7",
+            "lab-2",
+            "warehouse-2",
+            "store-8",
         ),
         start=1,
     )
 )
-SOURCES = ("/shop/web", "/shop/mobile", "//pos.contoso.com/store/12", "urn:contoso:iot:hub-1",
-           "https://shop.contoso.com/checkout", "/telemetry")
+SOURCES = (
+    "/shop/web",
+    "/shop/mobile",
+    "//pos.contoso.com/store/12",
+    "urn:contoso:iot:hub-1",
+    "https://shop.contoso.com/checkout",
+    "/telemetry",
+)
 HOSTS = ("shop.contoso.com", "www.contoso.com", "Shop.Contoso.com", "m.contoso.com:8443")
-PATHS = ("/", "/cart", "/checkout", "/products/123", "/products/987?color=red", "/search?q=caf%C3%A9",
-         "/help#returns", "/account/orders")
-USER_AGENTS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64)", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)",
-               "ContosoApp/4.2 (Android 14)")
+PATHS = (
+    "/",
+    "/cart",
+    "/checkout",
+    "/products/123",
+    "/products/987?color=red",
+    "/search?q=caf%C3%A9",
+    "/help#returns",
+    "/account/orders",
+)
+USER_AGENTS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)",
+    "ContosoApp/4.2 (Android 14)",
+)
 OFFSETS = ("Z", "Z", "Z", "+00:00", "+01:00", "-05:00", "+05:30", "+09:00", "-03:30", "z", "-00:00")
-PRICES = ("0.10", "0.20", "0.99", "1.50", "2.00", "4.75", "9.99", "12.50", "19.00", "24.90", "99.95",
-          "149.00", "0.05", "3.33")
+PRICES = (
+    "0.10",
+    "0.20",
+    "0.99",
+    "1.50",
+    "2.00",
+    "4.75",
+    "9.99",
+    "12.50",
+    "19.00",
+    "24.90",
+    "99.95",
+    "149.00",
+    "0.05",
+    "3.33",
+)
 
 #: Where the committed samples place their events: always in the past.
 SAMPLE_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 #: Reasons a single input can cause, in the contract's order (codes 1-14).
 BAD_KINDS: tuple[str, ...] = (
-    "too_large", "invalid_encoding", "too_deep", "malformed_json", "not_an_object",
-    "unsupported_specversion", "missing_field", "unknown_type", "invalid_field",
-    "time_out_of_range", "business_rule", "conflicting_duplicate", "unknown_tenant",
+    "too_large",
+    "invalid_encoding",
+    "too_deep",
+    "malformed_json",
+    "not_an_object",
+    "unsupported_specversion",
+    "missing_field",
+    "unknown_type",
+    "invalid_field",
+    "time_out_of_range",
+    "business_rule",
+    "conflicting_duplicate",
+    "unknown_tenant",
     "unknown_currency",
 )
 #: The kinds whose events survive being elements of a JSON array file.
@@ -112,8 +170,7 @@ def _dumps(value: Any, *, spaced: bool = False) -> str:
         if isinstance(v, Decimal):
             return str(v)
         if isinstance(v, dict):
-            return "{" + comma.join(json.dumps(k, ensure_ascii=False) + colon + write(x)
-                                    for k, x in v.items()) + "}"
+            return "{" + comma.join(json.dumps(k, ensure_ascii=False) + colon + write(x) for k, x in v.items()) + "}"
         if isinstance(v, list | tuple):
             return "[" + comma.join(write(x) for x in v) + "]"
         return json.dumps(v, ensure_ascii=False)
@@ -128,8 +185,9 @@ def _encode(event: dict[str, Any], *, spaced: bool = False) -> bytes:
 class _Generator:
     """The state of one generated stream (seeded randomness, events accepted so far)."""
 
-    def __init__(self, rng: random.Random, now: datetime, tenants: Sequence[str],
-                 window: timedelta, id_prefix: str) -> None:
+    def __init__(
+        self, rng: random.Random, now: datetime, tenants: Sequence[str], window: timedelta, id_prefix: str
+    ) -> None:
         self.rng = rng
         self.now = now.astimezone(UTC)
         self.tenants = list(tenants)
@@ -148,8 +206,9 @@ class _Generator:
     def time_text(self) -> str:
         back = self.rng.uniform(60, self.window.total_seconds())
         moment = self.now - timedelta(seconds=back)
-        return _spell_time(moment, self.rng.choice(OFFSETS), self.rng.choice((0, 0, 3, 6, 9)),
-                           self.rng.getrandbits(30) % 1_000_000_000)
+        return _spell_time(
+            moment, self.rng.choice(OFFSETS), self.rng.choice((0, 0, 3, 6, 9)), self.rng.getrandbits(30) % 1_000_000_000
+        )
 
     def envelope(self, type_: str, data: dict[str, Any], tenant: str | None = None) -> dict[str, Any]:
         rng = self.rng
@@ -192,8 +251,9 @@ class _Generator:
                 price = Decimal(rng.randint(50, 20000))
             quantity = rng.choice((1, 1, 1, 2, 3, 5, 10, 120))
             gross += price * quantity
-            items.append({"sku": f"SKU-{rng.randint(100, 999)}-{n}", "quantity": quantity,
-                          "unit_price": _money(rng, price)})
+            items.append(
+                {"sku": f"SKU-{rng.randint(100, 999)}-{n}", "quantity": quantity, "unit_price": _money(rng, price)}
+            )
         data: dict[str, Any] = {
             "order_id": f"ord-{rng.getrandbits(40):010x}",
             "customer_id": f"cust-{rng.randint(1, 5000):05d}",
@@ -219,8 +279,13 @@ class _Generator:
             "duration_ms": rng.choice((rng.randint(0, 9999), rng.randint(10000, 600000), 10000)),
         }
         if rng.random() < 0.5:
-            data["referrer"] = rng.choice(("https://www.bing.com/search?q=contoso", "https://shop.contoso.com/",
-                                           "http://news.example.org/article/42"))
+            data["referrer"] = rng.choice(
+                (
+                    "https://www.bing.com/search?q=contoso",
+                    "https://shop.contoso.com/",
+                    "http://news.example.org/article/42",
+                )
+            )
         if rng.random() < 0.6:
             data["user_agent"] = rng.choice(USER_AGENTS)
         return self.envelope(PAGE_VIEWED, data, tenant)
@@ -338,8 +403,11 @@ class _Generator:
             event[rng.choice(("id", "source", "time", "tenantid", "data"))] = None
         elif choice == 2:
             data = event["data"]
-            del data[rng.choice([k for k in data if k not in ("discount", "referrer", "user_agent",
-                                                                "humidity_pct", "battery_pct")])]
+            del data[
+                rng.choice(
+                    [k for k in data if k not in ("discount", "referrer", "user_agent", "humidity_pct", "battery_pct")]
+                )
+            ]
         elif choice == 3 and event["type"] in (ORDER_V1, ORDER_V2):
             del event["data"]["items"][0][rng.choice(("sku", "quantity", "unit_price"))]
         else:
@@ -349,8 +417,14 @@ class _Generator:
 
     def bad_unknown_type(self) -> bytes:
         event = self.valid()
-        event["type"] = self.rng.choice(("com.contoso.order.cancelled.v1", "com.contoso.order.placed.v3",
-                                         "com.contoso.page.viewed", "Com.Contoso.Page.Viewed.V1"))
+        event["type"] = self.rng.choice(
+            (
+                "com.contoso.order.cancelled.v1",
+                "com.contoso.order.placed.v3",
+                "com.contoso.page.viewed",
+                "Com.Contoso.Page.Viewed.V1",
+            )
+        )
         if self.rng.random() < 0.3:
             event["tenantid"] = "Bad Tenant"  # unknown type outranks invalid fields
         return _encode(event)
@@ -361,10 +435,20 @@ class _Generator:
             lambda e: e.__setitem__("tenantid", rng.choice(("Acme", "a", "acme_corp", "-acme", "acme-"))),
             lambda e: e.__setitem__("id", rng.choice((12345, "", "x" * 129))),
             lambda e: e.__setitem__("source", rng.choice(("has space", "", {"uri": "/x"}, "http://[::1"))),
-            lambda e: e.__setitem__("time", rng.choice(("2026-11-01T10:00:00", "2026-11-01 10:00:00Z",
-                                                        "2026-02-30T10:00:00Z", "2026-11-01T10:00Z",
-                                                        "2026-11-01T10:00:00.1234567890Z",
-                                                        "2026-11-01T10:00:00+24:00", 1793534400))),
+            lambda e: e.__setitem__(
+                "time",
+                rng.choice(
+                    (
+                        "2026-11-01T10:00:00",
+                        "2026-11-01 10:00:00Z",
+                        "2026-02-30T10:00:00Z",
+                        "2026-11-01T10:00Z",
+                        "2026-11-01T10:00:00.1234567890Z",
+                        "2026-11-01T10:00:00+24:00",
+                        1793534400,
+                    )
+                ),
+            ),
             lambda e: e.__setitem__("subject", rng.choice(("", "s" * 257, 7))),
             lambda e: e.__setitem__("datacontenttype", rng.choice(("text/plain", "application/xml", ""))),
             lambda e: e.__setitem__("dataschema", rng.choice(("schema.json", "/schemas/v1", ""))),
@@ -429,9 +513,15 @@ class _Generator:
 
     def bad_time_out_of_range(self) -> bytes:
         event = self.valid()
-        event["time"] = self.rng.choice(("1999-12-31T23:59:59Z", "1970-01-01T00:00:00Z",
-                                         "2999-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999+01:00",
-                                         "2000-01-01T00:59:59+01:00"))
+        event["time"] = self.rng.choice(
+            (
+                "1999-12-31T23:59:59Z",
+                "1970-01-01T00:00:00Z",
+                "2999-01-01T00:00:00Z",
+                "9999-12-31T23:59:59.999999999+01:00",
+                "2000-01-01T00:59:59+01:00",
+            )
+        )
         return _encode(event)
 
     def bad_business_rule(self) -> bytes:
@@ -521,7 +611,7 @@ def generate_labelled(
     now: datetime,
     bad_ratio: float = 0.05,
     duplicate_ratio: float = 0.03,
-    tenants: Sequence[str] = tuple(t[0] for t in TENANTS),
+    tenants: Sequence[str] = TENANT_IDS,
     bad_kinds: Sequence[str] = BAD_KINDS,
     window: timedelta = timedelta(hours=3),
     id_prefix: str = "evt-",
@@ -568,7 +658,7 @@ def generate_events(
     now: datetime,
     bad_ratio: float = 0.05,
     duplicate_ratio: float = 0.03,
-    tenants: Sequence[str] = tuple(t[0] for t in TENANTS),
+    tenants: Sequence[str] = TENANT_IDS,
     bad_kinds: Sequence[str] = BAD_KINDS,
     window: timedelta = timedelta(hours=3),
     id_prefix: str = "evt-",
@@ -592,10 +682,18 @@ def generate_events(
         id_prefix: Prefix of the readable event ids (keep streams apart with different ones).
         max_oversized: At most this many ``too_large`` events (each is over 256 KiB).
     """
-    for item in generate_labelled(count, seed=seed, now=now, bad_ratio=bad_ratio,
-                                  duplicate_ratio=duplicate_ratio, tenants=tenants,
-                                  bad_kinds=bad_kinds, window=window, id_prefix=id_prefix,
-                                  max_oversized=max_oversized):
+    for item in generate_labelled(
+        count,
+        seed=seed,
+        now=now,
+        bad_ratio=bad_ratio,
+        duplicate_ratio=duplicate_ratio,
+        tenants=tenants,
+        bad_kinds=bad_kinds,
+        window=window,
+        id_prefix=id_prefix,
+        max_oversized=max_oversized,
+    ):
         yield item.raw
 
 
@@ -622,7 +720,7 @@ def write_samples(directory: str | Path) -> dict[str, Counter[str]]:
 
     The event times lie in the three hours before :data:`SAMPLE_NOW` (2026-11-01T12:00Z), so the
     committed files stay valid whenever they are processed. Each file has its own ids, so the
-    files can be processed together or apart. ``events/expected.json`` records the intended
+    files can be processed together or apart. ``expected.json`` (beside ``events/``, so that a run over the folder does not read it) records the intended
     outcome counts per file.
     """
     root = Path(directory)
@@ -633,9 +731,18 @@ def write_samples(directory: str | Path) -> dict[str, Counter[str]]:
     labels: dict[str, Counter[str]] = {}
     for name, count, seed, bad, dup, prefix, oversized in SAMPLE_FILES:
         as_array = name.endswith(".json")
-        items = list(generate_labelled(count, seed=seed, now=SAMPLE_NOW, bad_ratio=bad, duplicate_ratio=dup,
-                                       id_prefix=prefix, bad_kinds=ARRAY_SAFE_KINDS if as_array else BAD_KINDS,
-                                       max_oversized=oversized))
+        items = list(
+            generate_labelled(
+                count,
+                seed=seed,
+                now=SAMPLE_NOW,
+                bad_ratio=bad,
+                duplicate_ratio=dup,
+                id_prefix=prefix,
+                bad_kinds=ARRAY_SAFE_KINDS if as_array else BAD_KINDS,
+                max_oversized=oversized,
+            )
+        )
         labels[name] = Counter(item.label for item in items)
         path = root / "events" / name
         if as_array:  # a byte-order mark belongs at the start of a file, not inside an array
@@ -651,7 +758,7 @@ def write_samples(directory: str | Path) -> dict[str, Counter[str]]:
         "note": "intended outcome of every event, per file; each file uses its own event ids",
         "files": {name: dict(sorted(counter.items())) for name, counter in labels.items()},
     }
-    (root / "events" / "expected.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (root / "expected.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return labels
 
 

@@ -1,0 +1,166 @@
+"""Naming the reason for an event that the wire model refused.
+
+The happy path runs one pydantic validation. When it fails, the event is examined again,
+check by check in the contract's order, so that the *first* failing check names the
+reason across the whole event (a missing field outranks an invalid one anywhere else, an
+unknown type outranks every invalid field, and so on).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
+
+from schemas.envelope import (
+    CONTEXT_ATTRIBUTES,
+    REQUIRED_ATTRIBUTES,
+    SPECVERSION,
+    AnyTypeEnvelope,
+    extension_name_errors,
+)
+from schemas.errors import describe
+from schemas.numbers import load_exact
+from schemas.reasons import Reason
+from schemas.registry import REGISTRY, RegisteredType
+from schemas.rejection import Rejection
+from schemas.timestamps import TIME_RE, TimeFormatError, parse_rfc3339
+
+_JSON_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def classify(raw: bytes, error: ValidationError) -> Rejection:
+    """The rejection for a size-, encoding- and depth-checked event the wire model refused."""
+    try:
+        event = from_json(raw, allow_inf_nan=False)
+    except ValueError as exc:
+        return Rejection.of(Reason.MALFORMED_JSON, "", f"not valid JSON: {exc}")
+    return classify_parsed(event, raw, error)
+
+
+def classify_parsed(event: Any, raw: bytes, error: ValidationError) -> Rejection:
+    """Checks 5-9 of the contract on the parsed event."""
+    if not isinstance(event, dict):
+        kind = _JSON_KINDS.get(type(event), "not an object")
+        return Rejection.of(Reason.NOT_AN_OBJECT, "", f"an event must be a JSON object, not {kind}")
+
+    version = event.get("specversion")
+    if version is not None and not (type(version) is str and version == SPECVERSION):
+        shown = json.dumps(version, ensure_ascii=False)
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+        return Rejection.of(Reason.UNSUPPORTED_SPECVERSION, "specversion", f'must be "1.0", not {shown}')
+
+    type_name = event.get("type")
+    entry = REGISTRY.get(type_name) if type(type_name) is str else None
+    data = event.get("data")
+
+    missing = [(name, "is required") for name in REQUIRED_ATTRIBUTES if event.get(name) is None]
+    if entry is not None and isinstance(data, dict):
+        missing.extend(missing_fields(entry.wire_data, data, "data"))
+    if missing:
+        return Rejection.many(Reason.MISSING_FIELD, missing)
+
+    if type(type_name) is str and type_name and entry is None:
+        shown = repr(type_name if len(type_name) <= 80 else type_name[:77] + "...")
+        return Rejection.of(
+            Reason.UNKNOWN_TYPE,
+            "type",
+            f"{shown} is not a registered event type (registered: {', '.join(REGISTRY)})",
+        )
+
+    return Rejection.many(Reason.INVALID_FIELD, invalid_fields(event, raw, error, entry))
+
+
+def missing_fields(model: type[BaseModel], value: dict[str, Any], loc: str) -> list[tuple[str, str]]:
+    """Required fields of ``model`` that are absent or ``null`` in ``value``, recursively.
+
+    Nested objects are checked only where they are objects, and list elements only where
+    the list is a list: a value of the wrong shape is an invalid field, not a missing one.
+    """
+    found: list[tuple[str, str]] = []
+    for name, field in model.model_fields.items():
+        here = f"{loc}.{name}"
+        member = value.get(name)
+        if member is None:
+            if field.is_required():
+                found.append((here, "is required"))
+            continue
+        nested = _nested_model(field.annotation)
+        if nested is None:
+            continue
+        model_of_items, is_list = nested
+        if is_list and isinstance(member, list):
+            for index, element in enumerate(member):
+                if isinstance(element, dict):
+                    found.extend(missing_fields(model_of_items, element, f"{here}.{index}"))
+        elif not is_list and isinstance(member, dict):
+            found.extend(missing_fields(model_of_items, member, here))
+    return found
+
+
+def _nested_model(annotation: Any) -> tuple[type[BaseModel], bool] | None:
+    """The model inside ``Model`` or ``list[Model]`` annotations, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = getattr(annotation, "__origin__", None)
+    args = getattr(annotation, "__args__", ())
+    if origin in (list, tuple) and args:
+        inner = args[0]
+        inner = getattr(inner, "__origin__", inner) if hasattr(inner, "__metadata__") else inner
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return inner, True
+    return None
+
+
+def invalid_fields(
+    event: dict[str, Any], raw: bytes, error: ValidationError, entry: RegisteredType | None
+) -> list[tuple[str, str]]:
+    """Every invalid attribute or field that can be seen, extension names first."""
+    extensions = {k: v for k, v in event.items() if k not in CONTEXT_ATTRIBUTES}
+    errors = extension_name_errors(extensions)
+    bad_names = {loc for loc, _ in errors}
+
+    if entry is not None:
+        reported = describe(error, REGISTRY.keys())
+    else:
+        reported = [("type", "must be a non-empty string naming a registered event type")]
+        try:
+            AnyTypeEnvelope.model_validate_json(raw)
+        except ValidationError as envelope_error:
+            reported.extend(describe(envelope_error))
+        if not isinstance(event.get("data"), dict):
+            reported.append(("data", "must be a JSON object"))
+    errors.extend(item for item in reported if item[0] not in bad_names)
+
+    seen = {loc for loc, _ in errors}
+    time_value = event.get("time")
+    if type(time_value) is str and TIME_RE.fullmatch(time_value) and "time" not in seen:
+        try:
+            parse_rfc3339(time_value)
+        except TimeFormatError as exc:
+            errors.append(("time", str(exc)))
+
+    if entry is not None and entry.exact_errors is not None and isinstance(event.get("data"), dict):
+        try:
+            exact = load_exact(raw).get("data")
+        except (ValueError, RecursionError):
+            exact = None
+        if isinstance(exact, dict):
+            errors.extend(item for item in entry.exact_errors(exact) if item[0] not in seen)
+
+    if not errors:
+        errors = [(loc, msg) for loc, msg in describe(error, REGISTRY.keys())] or [
+            ("", "the event does not match its schema")
+        ]
+    return errors

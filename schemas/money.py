@@ -1,0 +1,122 @@
+"""Money: exact, non-negative amounts.
+
+On the wire an amount is a JSON number (any finite literal, booleans excluded) or a string
+matching ``^\\d+(\\.\\d{1,2})?$``. It is held as a ``Decimal`` in one canonical form: at least
+two decimal places, no trailing zeros beyond them, no exponent (``10``, ``10.0`` and
+``"10.00"`` all become ``Decimal("10.00")``; ``0.125`` stays ``Decimal("0.125")``), and
+it is written to JSON as that plain decimal string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Annotated, Any, Protocol
+
+from pydantic import Field, PlainSerializer, StrictFloat, StringConstraints
+
+from schemas.numbers import EXACT, float_text, plain, to_decimal
+from schemas.strict import OneOf
+
+#: The decimal-string spelling of an amount (ASCII digits only).
+MONEY_STRING_PATTERN = r"^[0-9]+(?:\.[0-9]{1,2})?$"
+MONEY_STRING_RE = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
+#: Implementation limits that keep every amount printable and every sum exact.
+MAX_INTEGER_DIGITS = 100
+MAX_DECIMAL_PLACES = 100
+
+MONEY_MESSAGE = 'must be a non-negative amount: a JSON number, or a string like "12" or "12.50" (at most two decimals)'
+
+#: Money as accepted on the wire (a float or the original string; see :func:`canonical_money`).
+WireMoney = Annotated[
+    Annotated[str, StringConstraints(strict=True, pattern=MONEY_STRING_PATTERN)]
+    | Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)],
+    OneOf("money", MONEY_MESSAGE),
+]
+
+#: Money as held on a normalised event: a canonical Decimal written as a plain string.
+Money = Annotated[
+    Decimal,
+    Field(ge=0, allow_inf_nan=False),
+    PlainSerializer(plain, return_type=str, when_used="json"),
+]
+
+_HUNDREDTH = Decimal("0.01")
+_ZERO = Decimal("0.00")
+_CACHE: dict[object, Decimal] = {}
+_CACHE_LIMIT = 8192
+
+
+class MoneyError(ValueError):
+    """An amount that is negative or beyond the implementation limits."""
+
+
+def canonical_money(value: Any) -> Decimal:
+    """The canonical Decimal of an amount given as float, int, Decimal or decimal string.
+
+    Raises:
+        MoneyError: when the amount is negative or outside the implementation limits.
+        NeedsExact: for a float that may not be its literal (see :mod:`schemas.numbers`).
+    """
+    kind = type(value)
+    if kind is float or kind is str:
+        hit = _CACHE.get(value)
+        if hit is not None:
+            return hit
+        # float_text raises NeedsExact for zero and subnormals, which are never cached
+        text = float_text(value) if kind is float else value
+        result = _canonical_text(text) if text is not None else None
+        if result is None:
+            result = _canonical(Decimal(value if kind is str else repr(value)))
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        _CACHE[value] = result
+        return result
+    return _canonical(to_decimal(value))
+
+
+def _canonical_text(text: str) -> Decimal | None:
+    """Canonical amount from plain decimal text (``12``, ``12.5``, ``12.500``), or ``None``."""
+    whole, _, fraction = text.partition(".")
+    if len(whole) > 30 or not whole.isdigit():
+        return None
+    fraction = fraction.rstrip("0")
+    if len(fraction) < 2:
+        fraction = fraction.ljust(2, "0")
+    return Decimal(whole + "." + fraction)
+
+
+def _canonical(amount: Decimal) -> Decimal:
+    if not amount.is_finite():
+        raise MoneyError(MONEY_MESSAGE)
+    if amount < 0:
+        raise MoneyError(MONEY_MESSAGE)
+    if not amount:
+        return _ZERO
+    normal = amount.normalize(EXACT)
+    exponent = normal.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if normal.adjusted() >= MAX_INTEGER_DIGITS or exponent < -MAX_DECIMAL_PLACES:
+        raise MoneyError(
+            f"amount outside the supported range (at most {MAX_INTEGER_DIGITS} digits "
+            f"before and {MAX_DECIMAL_PLACES} after the decimal point)"
+        )
+    if exponent > -2:
+        return normal.quantize(_HUNDREDTH, context=EXACT)
+    return normal
+
+
+class _Line(Protocol):
+    quantity: int
+    unit_price: Decimal
+
+
+def net_total(items: Iterable[_Line], discount: Decimal) -> Decimal:
+    """``sum(quantity * unit_price) - discount``, computed exactly."""
+    add = EXACT.add
+    multiply = EXACT.multiply
+    total = _ZERO
+    for item in items:
+        total = add(total, multiply(item.unit_price, item.quantity))
+    return EXACT.subtract(total, discount)

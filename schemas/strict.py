@@ -1,0 +1,90 @@
+"""Strict JSON scalar types shared by the envelope and the data schemas.
+
+Every type here refuses coercion: a number is never read from a string, a boolean is
+never a number, and an integer must be written as a JSON integer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
+from pydantic_core import CoreSchema
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf:
+    """Report a union that matched no member as one error with a message of our own.
+
+    pydantic otherwise reports one error per member, with the member's type in the
+    location, which says little to a producer.
+    """
+
+    error_type: str
+    message: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        schema = handler(source)
+        if schema["type"] != "union":
+            raise TypeError(f"OneOf applies to a union, not {schema['type']}")
+        return {
+            **schema,
+            "mode": "left_to_right",
+            "custom_error_type": self.error_type,
+            "custom_error_message": self.message,
+        }
+
+
+def text(min_length: int = 0, max_length: int | None = None, pattern: str | None = None) -> StringConstraints:
+    """Constraints of a strict JSON string, lengths counted in Unicode code points.
+
+    Used as ``Annotated[str, text(1, 64)]``.
+    """
+    return StringConstraints(strict=True, min_length=min_length, max_length=max_length, pattern=pattern)
+
+
+EXTENSION_VALUE_MESSAGE = "an extension attribute must be a string, an integer or a boolean"
+
+#: The value of a CloudEvents extension attribute (``null`` means absent).
+ExtensionValue = Annotated[StrictStr | StrictInt | StrictBool, OneOf("extension_value", EXTENSION_VALUE_MESSAGE)] | None
+
+
+#: Configuration of the models that read producer input: nothing coerced, nothing extra.
+WIRE_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+#: Configuration of the normalised models: immutable, and reading back only what they wrote.
+NORMALISED_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+def trusted_constructor(model: type[_M]) -> Callable[..., _M]:
+    """A constructor for values already validated: ``model_construct`` without its overheads.
+
+    Every field must be passed. The instance is set up exactly as ``model_construct`` sets it
+    up (``__dict__``, fields set, no extra, no private attributes); a unit test checks that it
+    equals the validated instance.
+    """
+    fields = frozenset(model.model_fields)
+    new = model.__new__
+    setattr_ = object.__setattr__
+
+    def construct(**values: Any) -> _M:
+        instance = new(model)
+        setattr_(instance, "__dict__", values)
+        setattr_(instance, "__pydantic_fields_set__", set(fields))
+        setattr_(instance, "__pydantic_extra__", None)
+        setattr_(instance, "__pydantic_private__", None)
+        return instance
+
+    return construct

@@ -1,0 +1,107 @@
+"""``com.contoso.device.reading.v1``: a sensor reading from a device."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, PlainSerializer, StrictFloat, StrictInt
+
+from schemas.numbers import canonical_measure, canonical_number, to_decimal
+from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, text, trusted_constructor
+
+FAMILY = "device.reading"
+TYPE_V1 = "com.contoso.device.reading.v1"
+
+TEMPERATURE_RANGE = (Decimal(-90), Decimal(150))
+HUMIDITY_RANGE = (Decimal(0), Decimal(100))
+
+#: A measured value: exact Decimal of the JSON literal, written as a decimal string.
+Measure = Annotated[Decimal, Field(allow_inf_nan=False), PlainSerializer(str, return_type=str, when_used="json")]
+
+
+class DeviceReadingWire(BaseModel):
+    """A reading as producers send it (numbers are JSON numbers, never strings)."""
+
+    model_config = WIRE_CONFIG
+
+    device_id: Annotated[str, text(1, 64)]
+    temperature_c: Annotated[StrictFloat, Field(ge=-90, le=150, allow_inf_nan=False)]
+    humidity_pct: Annotated[StrictFloat, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    battery_pct: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
+
+
+class DeviceReading(BaseModel):
+    """A reading as stored: measured values are exact decimals."""
+
+    model_config = NORMALISED_CONFIG
+
+    device_id: str
+    temperature_c: Measure
+    humidity_pct: Measure | None = None
+    battery_pct: int | None = None
+
+
+_new_reading = trusted_constructor(DeviceReading)
+_CACHE: dict[float, Decimal] = {}
+
+
+def _measure(value: float, exact: Any) -> Decimal:
+    if exact is not None:
+        return canonical_number(to_decimal(exact))
+    hit = _CACHE.get(value)
+    if hit is None:
+        hit = canonical_measure(value)  # raises NeedsExact for zero: never cached
+        if len(_CACHE) >= 8192:
+            _CACHE.clear()
+        _CACHE[value] = hit
+    return hit
+
+
+def _range_error(value: Decimal, bounds: tuple[Decimal, Decimal]) -> str | None:
+    low, high = bounds
+    if value < low or value > high:
+        return f"must be a number from {low} to {high}"
+    return None
+
+
+def normalise(wire: DeviceReadingWire, exact: dict[str, Any] | None = None) -> DeviceReading | list[tuple[str, str]]:
+    """The stored reading, or the ``(loc, msg)`` errors found on the exact values.
+
+    Args:
+        wire: The validated wire data (numbers read through floats).
+        exact: The same ``data`` object parsed with exact decimals, when the raw event had
+            number literals that a float might not hold exactly.
+    """
+    if exact is None:
+        temperature = _measure(wire.temperature_c, None)
+        humidity = None if wire.humidity_pct is None else _measure(wire.humidity_pct, None)
+    else:
+        temperature = _measure(wire.temperature_c, exact["temperature_c"])
+        humidity = None if wire.humidity_pct is None else _measure(wire.humidity_pct, exact["humidity_pct"])
+    if exact is not None:
+        errors = []
+        if (msg := _range_error(temperature, TEMPERATURE_RANGE)) is not None:
+            errors.append(("data.temperature_c", msg))
+        if humidity is not None and (msg := _range_error(humidity, HUMIDITY_RANGE)) is not None:
+            errors.append(("data.humidity_pct", msg))
+        if errors:
+            return errors
+    return _new_reading(
+        device_id=wire.device_id,
+        temperature_c=temperature,
+        humidity_pct=humidity,
+        battery_pct=wire.battery_pct,
+    )
+
+
+def exact_errors(exact: dict[str, Any]) -> list[tuple[str, str]]:
+    """Range errors visible only on the exact values (for events already rejected)."""
+    errors = []
+    for name, bounds in (("temperature_c", TEMPERATURE_RANGE), ("humidity_pct", HUMIDITY_RANGE)):
+        value = exact.get(name)
+        if not isinstance(value, int | Decimal) or isinstance(value, bool):
+            continue
+        if (msg := _range_error(Decimal(value), bounds)) is not None:
+            errors.append((f"data.{name}", msg))
+    return errors

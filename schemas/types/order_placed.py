@@ -1,0 +1,180 @@
+"""``com.contoso.order.placed.v1`` and ``.v2``: an order placed in a shop.
+
+Both versions are stored in the v2 shape; a v1 order is upcast with ``channel="unknown"``
+and ``discount=0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StrictInt
+
+from schemas.money import MONEY_STRING_RE, Money, MoneyError, WireMoney, canonical_money, net_total
+from schemas.numbers import plain
+from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, text, trusted_constructor
+
+FAMILY = "order.placed"
+TYPE_V1 = "com.contoso.order.placed.v1"
+TYPE_V2 = "com.contoso.order.placed.v2"
+
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+#: The channel recorded for v1 orders, which did not have one.
+UNKNOWN_CHANNEL = "unknown"
+
+Quantity = Annotated[StrictInt, Field(ge=1, le=10_000)]
+
+
+class OrderItemWire(BaseModel):
+    """An order line as producers send it."""
+
+    model_config = WIRE_CONFIG
+
+    sku: Annotated[str, text(1, 32)]
+    quantity: Quantity
+    unit_price: WireMoney
+
+
+class OrderPlacedV1Data(BaseModel):
+    """``com.contoso.order.placed.v1`` data."""
+
+    model_config = WIRE_CONFIG
+
+    order_id: Annotated[str, text(1, 64)]
+    customer_id: Annotated[str, text(1, 64)]
+    currency: Annotated[str, text(3, 3, CURRENCY_PATTERN)]
+    items: Annotated[list[OrderItemWire], Field(min_length=1, max_length=100)]
+    total: WireMoney
+
+
+class OrderPlacedV2Data(OrderPlacedV1Data):
+    """``com.contoso.order.placed.v2`` data: v1 plus the sales channel and a discount."""
+
+    channel: Literal["web", "store", "mobile"]
+    discount: WireMoney | None = None
+
+
+class OrderItem(BaseModel):
+    """A stored order line."""
+
+    model_config = NORMALISED_CONFIG
+
+    sku: str
+    quantity: int
+    unit_price: Money
+
+
+class OrderPlaced(BaseModel):
+    """A stored order, always in the v2 shape, amounts as canonical decimals."""
+
+    model_config = NORMALISED_CONFIG
+
+    order_id: str
+    customer_id: str
+    currency: str
+    channel: Literal["web", "store", "mobile", "unknown"]
+    items: tuple[OrderItem, ...]
+    total: Money
+    discount: Money
+
+
+_NO_DISCOUNT = Decimal("0.00")
+_new_item = trusted_constructor(OrderItem)
+_new_order = trusted_constructor(OrderPlaced)
+
+
+def _price_loc(index: int) -> str:
+    return f"data.items.{index}.unit_price"
+
+
+def _money(value: Any, loc: Callable[[], str], errors: list[tuple[str, str]]) -> Decimal:
+    try:
+        return canonical_money(value)
+    except MoneyError as exc:
+        errors.append((loc(), str(exc)))
+        return _NO_DISCOUNT
+
+
+def _normalise(
+    wire: OrderPlacedV1Data,
+    channel: str,
+    discount_value: Any,
+    exact: dict[str, Any] | None,
+) -> OrderPlaced | list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    items = []
+    if exact is None:
+        for index, item in enumerate(wire.items):
+            try:
+                price = canonical_money(item.unit_price)
+            except MoneyError as exc:
+                errors.append((f"data.items.{index}.unit_price", str(exc)))
+                continue
+            items.append(_new_item(sku=item.sku, quantity=item.quantity, unit_price=price))
+        total_value = wire.total
+    else:
+        for index, (item, exact_item) in enumerate(zip(wire.items, exact["items"], strict=True)):
+            price = _money(exact_item["unit_price"], partial(_price_loc, index), errors)
+            items.append(_new_item(sku=item.sku, quantity=item.quantity, unit_price=price))
+        total_value = exact["total"]
+    total = _money(total_value, lambda: "data.total", errors)
+    discount = _NO_DISCOUNT
+    if discount_value is not None:
+        discount = _money(discount_value, lambda: "data.discount", errors)
+    if errors:
+        return errors
+    return _new_order(
+        order_id=wire.order_id,
+        customer_id=wire.customer_id,
+        currency=wire.currency,
+        channel=channel,
+        items=tuple(items),
+        total=total,
+        discount=discount,
+    )
+
+
+def upcast_v1(wire: OrderPlacedV1Data, exact: dict[str, Any] | None = None) -> OrderPlaced | list[tuple[str, str]]:
+    """A v1 order in the v2 shape: ``channel="unknown"``, ``discount=0``."""
+    return _normalise(wire, UNKNOWN_CHANNEL, None, exact)
+
+
+def normalise_v2(wire: OrderPlacedV2Data, exact: dict[str, Any] | None = None) -> OrderPlaced | list[tuple[str, str]]:
+    """A v2 order with canonical amounts (a missing or null discount is 0)."""
+    discount = wire.discount
+    if exact is not None:
+        discount = exact.get("discount")
+    return _normalise(wire, wire.channel, discount, exact)
+
+
+def business_rule_errors(order: OrderPlaced) -> list[tuple[str, str]]:
+    """``total == sum(quantity * unit_price) - discount``, exactly, or the error saying why not."""
+    expected = net_total(order.items, order.discount)
+    if expected == order.total:
+        return []
+    return [
+        (
+            "data.total",
+            f"total {plain(order.total)} does not equal sum(quantity x unit_price) - discount = {plain(expected)}",
+        )
+    ]
+
+
+def exact_errors(exact: dict[str, Any]) -> list[tuple[str, str]]:
+    """Money errors visible only on the exact values (for events already rejected)."""
+    errors: list[tuple[str, str]] = []
+    candidates: list[tuple[str, Any]] = [("data.total", exact.get("total"))]
+    candidates.append(("data.discount", exact.get("discount")))
+    items = exact.get("items")
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                candidates.append((f"data.items.{index}.unit_price", item.get("unit_price")))
+    for loc, value in candidates:
+        number = isinstance(value, int | Decimal) and not isinstance(value, bool)
+        if number or (isinstance(value, str) and MONEY_STRING_RE.fullmatch(value)):
+            _money(value, partial(str, loc), errors)
+    return errors

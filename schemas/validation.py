@@ -1,0 +1,146 @@
+"""Validating one raw event against the contract: ``validate_event`` and ``parse_event_dict``.
+
+The happy path costs one pydantic validation from JSON plus cheap byte checks; only an
+event that fails is examined again, check by check, to name the first failing check in the
+contract's order (see :mod:`schemas.classify`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas.classify import classify
+from schemas.envelope import extension_name_errors
+from schemas.event import ValidEvent
+from schemas.json_text import to_json_text
+from schemas.limits import MAX_DEPTH, MAX_EVENT_BYTES, UTF8_BOM, encoding_error, exceeds_depth
+from schemas.numbers import NeedsExact, floats_may_be_inexact, load_exact
+from schemas.reasons import Reason
+from schemas.registry import BY_ENVELOPE, WIRE_ADAPTER
+from schemas.rejection import Rejection
+from schemas.strict import trusted_constructor
+from schemas.timestamps import TimeFormatError, TimeRange, datetime_to_ns, normalise_matched
+
+_log = logging.getLogger(__name__)
+_construct = trusted_constructor(ValidEvent)
+_range_cache: tuple[datetime | None, TimeRange | None] = (None, None)
+
+
+def _time_range(now: datetime) -> TimeRange:
+    """The accepted time range for ``now`` (cached: a batch shares one processing moment)."""
+    global _range_cache
+    cached_now, cached = _range_cache
+    if cached is None or (cached_now is not now and cached_now != now):
+        cached = TimeRange(datetime_to_ns(now))
+        _range_cache = (now, cached)
+    return cached
+
+
+def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) -> ValidEvent | Rejection:
+    """Validate and normalise one raw event.
+
+    Args:
+        raw: The event exactly as received (bytes; a ``str`` is measured as UTF-8).
+        now: The moment of processing; an event time more than 5 minutes after it is
+            ``time_out_of_range``. A naive ``datetime`` is taken as UTC.
+
+    Returns:
+        The normalised :class:`ValidEvent`, or a :class:`Rejection` naming the first
+        failing check in the contract's order. Never raises for any input; should a defect
+        in validation itself raise, the event is rejected as ``processing_failed``
+        (replayable) and the error is logged.
+    """
+    time_range = _time_range(now)
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    if len(data) > MAX_EVENT_BYTES:
+        return Rejection.of(Reason.TOO_LARGE, "", f"the event is {len(data)} bytes; the limit is {MAX_EVENT_BYTES}")
+    if data.startswith(UTF8_BOM):
+        data = data[3:]
+    if not data.isascii():
+        problem = encoding_error(data)
+        if problem is not None:
+            return Rejection.of(Reason.INVALID_ENCODING, "", problem)
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH and exceeds_depth(data):
+        return Rejection.of(Reason.TOO_DEEP, "", f"JSON nesting is deeper than {MAX_DEPTH} levels")
+    try:
+        try:
+            wire = WIRE_ADAPTER.validate_json(data)
+        except ValidationError as error:
+            return classify(data, error)
+        return _finish(wire, data, time_range)
+    except Exception as exc:  # a defect here must not lose the event: it is dead-lettered, replayable
+        _log.exception("validation failed unexpectedly")
+        return Rejection.of(Reason.PROCESSING_FAILED, "", f"validation failed unexpectedly: {exc!r}")
+
+
+def _finish(wire: Any, raw: bytes, time_range: TimeRange) -> ValidEvent | Rejection:
+    """Checks that pydantic does not make, in the contract's order, then the normalised event."""
+    entry = BY_ENVELOPE[type(wire)]
+    errors: list[tuple[str, str]] = []
+    extensions: dict[str, Any] = {}
+    extra = wire.__pydantic_extra__
+    if extra:
+        errors = extension_name_errors(extra)
+        extensions = {name: extra[name] for name in sorted(extra) if extra[name] is not None}
+    time_text: str | None
+    epoch_ns: int | None
+    try:
+        time_text, epoch_ns = normalise_matched(wire.time)
+    except TimeFormatError as exc:
+        errors.append(("time", str(exc)))
+        time_text = epoch_ns = None
+    if entry.has_decimals:
+        exact = load_exact(raw)["data"] if floats_may_be_inexact(raw) else None
+        try:
+            data = entry.normalise(wire.data, exact)
+        except NeedsExact:
+            data = entry.normalise(wire.data, load_exact(raw)["data"])
+        if type(data) is list:
+            errors.extend(data)
+    else:
+        data = entry.normalise(wire.data, None)
+    if errors or time_text is None:
+        return Rejection.many(Reason.INVALID_FIELD, errors)
+    problem = time_range.problem(time_text, epoch_ns)
+    if problem is not None:
+        return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
+    if entry.business_rules is not None:
+        broken = entry.business_rules(data)
+        if broken:
+            return Rejection.many(Reason.BUSINESS_RULE, broken)
+    return _construct(
+        specversion=wire.specversion,
+        id=wire.id,
+        source=wire.source,
+        type=entry.name,
+        time=time_text,
+        tenantid=wire.tenantid,
+        subject=wire.subject,
+        datacontenttype=wire.datacontenttype,
+        dataschema=wire.dataschema,
+        extensions=extensions,
+        family=entry.family,
+        data=data,
+    )
+
+
+def parse_event_dict(obj: Any, *, now: datetime) -> ValidEvent | Rejection:
+    """Validate an event that was already parsed from JSON (e.g. one element of a batch).
+
+    The object is written back to compact JSON and validated like raw bytes, so every
+    check applies, the size limit to that compact form. For exact amounts, parse with
+    ``json.loads(..., parse_float=Decimal)``; floats are taken at their shortest ``repr``.
+    When each element's original bytes are at hand (a batch split by a scanner), prefer
+    :func:`validate_event` on them: sizes and literals are then exactly those received.
+    """
+    try:
+        text = to_json_text(obj)
+    except RecursionError:
+        return Rejection.of(Reason.TOO_DEEP, "", f"JSON nesting is deeper than {MAX_DEPTH} levels")
+    except (TypeError, ValueError) as exc:
+        return Rejection.of(Reason.MALFORMED_JSON, "", f"not a JSON value: {exc}")
+    return validate_event(text, now=now)
