@@ -720,8 +720,8 @@ def write_samples(directory: str | Path) -> dict[str, Counter[str]]:
 
     The event times lie in the three hours before :data:`SAMPLE_NOW` (2026-11-01T12:00Z), so the
     committed files stay valid whenever they are processed. Each file has its own ids, so the
-    files can be processed together or apart. ``expected.json`` (beside ``events/``, so that a run over the folder does not read it) records the intended
-    outcome counts per file.
+    files can be processed together or apart. ``expected.json`` (beside ``events/``, so that a run
+    over the folder does not read it) records the intended outcome counts per file.
     """
     root = Path(directory)
     (root / "reference").mkdir(parents=True, exist_ok=True)

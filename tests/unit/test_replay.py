@@ -14,12 +14,30 @@ NOW = datetime(2026, 11, 2, tzinfo=UTC)
 async def blobs_with_dead_letters(count: int) -> MemoryBlobStore:
     blobs = MemoryBlobStore()
     records = [
-        DeadLetter(Reason.UNKNOWN_TENANT, ({"loc": "tenantid", "msg": "unknown"},), "eventhub", f"p0/{i}",
-                   "2026-11-01T00:00:00Z", f.raw(f.page(f"e{i}", tenant="newco")), "b1", i)
+        DeadLetter(
+            Reason.UNKNOWN_TENANT,
+            ({"loc": "tenantid", "msg": "unknown"},),
+            "eventhub",
+            f"p0/{i}",
+            "2026-11-01T00:00:00Z",
+            f.raw(f.page(f"e{i}", tenant="newco")),
+            "b1",
+            i,
+        )
         for i in range(count)
     ]
-    records.append(DeadLetter(Reason.MALFORMED_JSON, ({"loc": "", "msg": "bad"},), "http", "r#0",
-                              "2026-11-01T00:00:00Z", b"\xff not json", "b2", 0))
+    records.append(
+        DeadLetter(
+            Reason.MALFORMED_JSON,
+            ({"loc": "", "msg": "bad"},),
+            "http",
+            "r#0",
+            "2026-11-01T00:00:00Z",
+            b"\xff not json",
+            "b2",
+            0,
+        )
+    )
     await write_dead_letters(blobs, records)
     return blobs
 
