@@ -96,11 +96,26 @@ async def http_ingest(req: func.HttpRequest, client: df.DurableOrchestrationClie
     body = req.get_body() or b""
     headers = dict(req.headers)
     media_type = framing.media_type(headers)
+    settings = current_runtime().settings
+    if len(body) > settings.http_max_body_bytes:
+        return _problem(
+            413,
+            "Request body too large",
+            f"The body has {len(body):,} bytes; the limit is {settings.http_max_body_bytes:,}. "
+            "Split the batch into smaller requests.",
+        )
     if framing.is_binary_mode(headers):
         bodies = [framing.binary_mode_event(headers, body)]
     elif media_type == framing.CONTENT_TYPE_BATCH:
         elements = framing.split_json_array(body)
         bodies = elements if elements is not None else [body]
+        if len(bodies) > settings.http_max_batch_events:
+            return _problem(
+                413,
+                "Too many events in one batch",
+                f"The batch holds {len(bodies):,} events; the limit is {settings.http_max_batch_events:,}. "
+                "Split it into smaller batches.",
+            )
     elif media_type in (framing.CONTENT_TYPE_STRUCTURED, "application/json"):
         bodies = [body]
     else:

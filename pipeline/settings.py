@@ -70,6 +70,8 @@ class Settings:
     cosmos: CosmosSettings
     window_minutes: int = 1
     ingest_batch_size: int = 100  # events per orchestration when a file is split (blob trigger)
+    http_max_body_bytes: int = 16 * 1024 * 1024  # POST /api/events answers 413 beyond this
+    http_max_batch_events: int = 1000  # and 413 for a batch-mode array with more events
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +82,8 @@ class Settings:
             cosmos=_cosmos_settings(env),
             window_minutes=_positive_int(env, "WINDOW_MINUTES", 1),
             ingest_batch_size=_positive_int(env, "INGEST_BATCH_SIZE", 100),
+            http_max_body_bytes=_positive_int(env, "HTTP_MAX_BODY_BYTES", 16 * 1024 * 1024),
+            http_max_batch_events=_positive_int(env, "HTTP_MAX_BATCH_EVENTS", 1000),
         )
 
     @classmethod

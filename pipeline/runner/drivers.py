@@ -104,8 +104,9 @@ def _framing_runs(events: list[InputEvent]) -> list[tuple[bool, list[bytes]]]:
 
 
 class HttpDriver:
-    def __init__(self, invoke: Invoke) -> None:
+    def __init__(self, invoke: Invoke, max_batch_events: int) -> None:
         self._invoke = invoke
+        self._max_batch = max_batch_events  # the route answers 413 beyond its limit
 
     async def deliver(self, partition: int, events: list[InputEvent]) -> list[str]:
         batch_ids: list[str] = []
@@ -113,6 +114,9 @@ class HttpDriver:
         for event in events:
             if _fits_in_array(event.body):
                 pending.append(event.body)
+                if len(pending) == self._max_batch:
+                    batch_ids.append(await self._post_batch(pending))
+                    pending = []
                 continue
             if pending:
                 batch_ids.append(await self._post_batch(pending))

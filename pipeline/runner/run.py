@@ -82,7 +82,7 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         elif options.via == "blob":
             driver = BlobDriver(invoke, runtime, _upload_prefix(files, options))
         else:
-            driver = HttpDriver(invoke)
+            driver = HttpDriver(invoke, runtime.settings.http_max_batch_events)
         queues: list[asyncio.Queue[list[InputEvent] | None]] = [
             asyncio.Queue(maxsize=2) for _ in range(options.partitions)
         ]

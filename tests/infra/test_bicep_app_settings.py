@@ -127,7 +127,14 @@ def test_main_passes_the_real_endpoints_and_names_to_the_app(main_ast: dict[str,
 
 # Names the code may read that the Bicep deliberately does not set: local-only values
 # (emulator connection strings and keys) and optional tuning with a default in code.
-LOCAL_OR_OPTIONAL = {"DataStorage", "CosmosDB__accountKey", "CosmosDB__verifyTls", "INGEST_BATCH_SIZE"}
+LOCAL_OR_OPTIONAL = {
+    "DataStorage",
+    "CosmosDB__accountKey",
+    "CosmosDB__verifyTls",
+    "INGEST_BATCH_SIZE",
+    "HTTP_MAX_BODY_BYTES",
+    "HTTP_MAX_BATCH_EVENTS",
+}
 
 
 def _python_sources() -> str:
