@@ -120,13 +120,20 @@ def _row(key: WindowKey, stats: WindowStats, batches: list[str]) -> dict[str, An
 
 
 async def apply_contribution(documents: DocumentStore, batch_id: str, key: WindowKey, stats: WindowStats) -> bool:
-    """Merge one batch's contribution into one row, once. False when the row already had it."""
+    """Merge one batch's contribution into one row, once. False when the row already had it.
+
+    The row is created outright when it does not exist yet (one request: the common case when
+    events spread over many windows); otherwise it is read and replaced on its etag, and a lost
+    race with a concurrent batch is simply tried again.
+    """
+    if await documents.create(COSMOS_AGGREGATES, _row(key, stats, [batch_id])):
+        return True
     while True:
         current = await documents.read(COSMOS_AGGREGATES, key.row_id, key.tenant_id)
         if current is None:
             if await documents.create(COSMOS_AGGREGATES, _row(key, stats, [batch_id])):
                 return True
-            continue  # another batch created the row first: merge into it
+            continue
         if batch_id in current["batches"]:
             return False
         merged = WindowStats(

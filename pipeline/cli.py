@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    bench = commands.add_parser("bench", help="measure the pipeline against the floor (needs the emulators)")
+    bench.add_argument("--out", type=Path, default=Path("bench/results.json"), help="(default: %(default)s)")
+    bench.add_argument("--events", type=_positive, default=10_000, help="end-to-end corpus size (default: %(default)s)")
+    bench.add_argument("--sizes", default="1000,10000,100000", help="scale curve sizes (default: %(default)s)")
+    bench.add_argument("--batch-size", type=_positive, default=100, help="(default: %(default)s)")
+
     deadletter = commands.add_parser("deadletter", help="list or replay dead-lettered events")
     actions = deadletter.add_subparsers(dest="action", required=True)
     reasons = [r.value for r in Reason]
@@ -92,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "deadletter":
             return _deadletter(args)
+        if args.command == "bench":
+            from pipeline.bench.command import run_benchmarks
+
+            sizes = [int(size) for size in args.sizes.split(",") if size]
+            run_benchmarks(args.out, args.events, sizes, args.batch_size)
+            return 0
     except TransientError as error:
         print(
             f"pipeline {args.command}: {error} (is it running? `make emulators-up` starts the local ones)",

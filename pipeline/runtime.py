@@ -63,3 +63,17 @@ def install_runtime(runtime: Runtime) -> None:
 
 def uninstall_runtime() -> Runtime | None:
     return _runtimes.pop(asyncio.get_running_loop(), None)
+
+
+async def reset_local_stores(settings: Settings) -> None:
+    """Empty every Blob container and drop the Cosmos database: for tests and benchmarks on emulators."""
+    runtime = Runtime.from_settings(settings)
+    try:
+        await runtime.ensure_stores()
+        for container in BLOB_CONTAINERS:
+            for name in await runtime.blobs.list_names(container):
+                await runtime.blobs.delete(container, name)
+        await runtime.documents.drop_database()
+        await runtime.ensure_stores()
+    finally:
+        await runtime.close()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.framing import split_file
+from pipeline.framing import Framed, split_file, split_ndjson
 
 INPUT_SUFFIXES = (".ndjson", ".jsonl", ".json")
 
@@ -56,6 +56,17 @@ def partition_of(body: bytes, position: int, partitions: int) -> int:
 
 
 def read_events(files: list[Path], partitions: int) -> Iterator[InputEvent]:
+    """Every event of every file, in order. NDJSON streams line by line (memory stays bounded by the
+    batches in flight, not the file); a `.json` file is read whole, as a JSON array must be."""
     for file in files:
-        for framed in split_file(file.name, file.read_bytes()):
+        for framed in _frames(file):
             yield InputEvent(framed.body, file, framed.position, partition_of(framed.body, framed.position, partitions))
+
+
+def _frames(file: Path) -> Iterator[Framed]:
+    if file.suffix.lower() == ".json":
+        yield from split_file(file.name, file.read_bytes())
+        return
+    with file.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            yield from (Framed(f.body, number) for f in split_ndjson(line))

@@ -118,6 +118,7 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         batch_size=options.batch_size,
         window_minutes=options.window_minutes,
     )
+    report["store_requests"] = dict(getattr(runtime.documents, "requests", {}))
     write_report(options.out, report)
     write_aggregates_csv(options.out, rows)
     return report

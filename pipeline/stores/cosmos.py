@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
@@ -35,6 +36,7 @@ class CosmosDocumentStore:
         )
         self._database = self._client.get_database_client(settings.database)
         self._containers: dict[str, ContainerProxy] = {}
+        self.requests: Counter[str] = Counter()  # operations sent, by kind: for the run report and sizing
 
     def _container(self, name: str) -> ContainerProxy:
         container = self._containers.get(name)
@@ -49,6 +51,7 @@ class CosmosDocumentStore:
                 await database.create_container_if_not_exists(name, PartitionKey(path))
 
     async def create(self, container: str, doc: Document) -> bool:
+        self.requests["create"] += 1
         try:
             async with self._guard():
                 await self._container(container).create_item(doc, enable_automatic_id_generation=False)
@@ -57,6 +60,7 @@ class CosmosDocumentStore:
         return True
 
     async def read(self, container: str, doc_id: str, partition_key: str) -> Document | None:
+        self.requests["read"] += 1
         try:
             async with self._guard():
                 return dict(await self._container(container).read_item(doc_id, partition_key=partition_key))
@@ -66,14 +70,17 @@ class CosmosDocumentStore:
     async def read_many(self, container: str, keys: list[tuple[str, str]]) -> list[Document]:
         if not keys:
             return []
+        self.requests["read_many"] += 1
         async with self._guard():
             return [dict(doc) for doc in await self._container(container).read_items(keys)]
 
     async def upsert(self, container: str, doc: Document) -> None:
+        self.requests["upsert"] += 1
         async with self._guard():
             await self._container(container).upsert_item(doc)
 
     async def replace(self, container: str, doc: Document, *, etag: str) -> None:
+        self.requests["replace"] += 1
         try:
             async with self._guard():
                 await self._container(container).replace_item(
@@ -85,6 +92,15 @@ class CosmosDocumentStore:
     async def query_all(self, container: str) -> list[Document]:
         async with self._guard():
             return [dict(doc) async for doc in self._container(container).query_items("SELECT * FROM c")]
+
+    async def drop_database(self) -> None:
+        """Delete the whole database (local emulators only: tests and benchmarks start empty)."""
+        async with self._guard():
+            try:
+                await self._client.delete_database(self._settings.database)
+            except cosmos_errors.CosmosResourceNotFoundError:
+                pass
+        self._containers.clear()
 
     async def close(self) -> None:
         await self._client.close()

@@ -84,5 +84,8 @@ class MemoryDocumentStore:
     async def query_all(self, container: str) -> list[Document]:
         return [copy.deepcopy(doc) for doc in self.containers[container].values()]
 
+    async def drop_database(self) -> None:
+        self.containers.clear()
+
     async def close(self) -> None:
         return None

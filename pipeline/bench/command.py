@@ -1,0 +1,74 @@
+"""The `bench` command: runs every measurement, prints a table and writes `bench/results.json`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.bench import end_to_end, validation
+from pipeline.settings import Settings
+
+
+def run_benchmarks(out: Path, events: int, sizes: list[int], batch_size: int) -> dict[str, Any]:
+    settings = Settings.from_env()
+    print("validation …", flush=True)
+    results: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "processor": platform.machine(), "cpus": _cpus()},
+        "validation": validation.measure(),
+    }
+    print(f"end to end, {events:,} events, and the floor …", flush=True)
+    results["end_to_end"] = asyncio.run(end_to_end.pipeline_vs_floor(settings, events, batch_size))
+    results["scale"] = []
+    for size in sizes:
+        print(f"scale: {size:,} events …", flush=True)
+        results["scale"].append(end_to_end.scale_point(settings, size, batch_size))
+    rates = [point["events_per_s"] for point in results["scale"]]
+    if rates:
+        results["scale_spread"] = round((max(rates) - min(rates)) / max(rates), 3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(format_table(results))
+    print(f"wrote {out}")
+    return results
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def format_table(results: dict[str, Any]) -> str:
+    lines = ["", "measure                                   value      floor / goal"]
+    for label, v in results["validation"].items():
+        lines.append(
+            f"validation µs/event ({label:7})          {v['platform_us_per_event']:>8.2f}   "
+            f"plain {v['plain_us_per_event']:.2f} µs → ratio {v['ratio']:.2f} (goal ≤ {v['goal_ratio_at_most']})"
+        )
+    e = results["end_to_end"]
+    lines.append(
+        f"end to end events/s ({e['events']:,} events)     {e['pipeline_events_per_s']:>8,.0f}   "
+        f"floor {e['floor_upserts_per_s']:,.0f} upserts/s → ratio {e['ratio']:.2f} (goal ≥ {e['goal_ratio_at_least']})"
+    )
+    eco = e["economy_per_1000_events"]
+    lines.append(
+        f"per 1,000 events: orchestrations {eco['orchestrations']}, activities {eco['activity_executions']}, "
+        f"history events {eco['history_events']} (goal ≤ 10 / ≤ 40)"
+    )
+    lines.append(
+        f"Cosmos requests per event {e['cosmos_requests_per_event']}; "
+        f"est. Azure RU/event {e['estimated_azure_ru_per_event']}"
+    )
+    for point in results["scale"]:
+        lines.append(
+            f"scale {point['events']:>9,} events: {point['events_per_s']:>8,.0f} events/s, "
+            f"peak RSS {point['peak_rss_mib']:,.0f} MiB (input {point['input_mib']} MiB)"
+        )
+    if "scale_spread" in results:
+        lines.append(f"scale spread (max-min)/max: {results['scale_spread']:.0%} (goal ≤ 20%)")
+    return "\n".join(lines)
