@@ -30,5 +30,5 @@ def process_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any
         yield context.call_activity_with_retry(CURATE, RETRY, batch)
         result = yield context.call_activity_with_retry(AGGREGATE, RETRY, batch)
     except Exception as error:
-        result = yield context.call_activity(FAIL, {**batch, "error": str(error)})
+        result = yield context.call_activity_with_retry(FAIL, RETRY, {**batch, "error": str(error)})
     return result

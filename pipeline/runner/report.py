@@ -20,6 +20,7 @@ class RunTotals:
     duplicates: int = 0
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
     failed_batches: list[dict[str, Any]] = field(default_factory=list)
+    batch_latencies_s: list[float] = field(default_factory=list)  # delivery to orchestration done
 
     @property
     def dead_lettered(self) -> int:

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.analytics.export import export_window_aggregates, write_local_files
 from pipeline.functions_host import LocalFunctionsHost, RuntimeStatus
 from pipeline.ingest import manifest_blob
 from pipeline.reference import upload_reference
 from pipeline.runner.drivers import BlobDriver, Driver, EventHubDriver, HttpDriver
+from pipeline.runner.html_report import write_html_report
 from pipeline.runner.inputs import InputEvent, input_files, read_events
 from pipeline.runner.progress import Progress
 from pipeline.runner.report import RunTotals, build_report, write_aggregates_csv, write_report
@@ -90,8 +92,10 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         async def partition_worker(partition: int) -> None:
             queue = queues[partition]
             while (batch := await queue.get()) is not None:
+                delivered = time.monotonic()
                 for batch_id in await driver.deliver(partition, batch):
                     await _settle(batch_id, runtime, host, totals)
+                totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
                 if progress:
                     progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
 
@@ -119,8 +123,12 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         window_minutes=options.window_minutes,
     )
     report["store_requests"] = dict(getattr(runtime.documents, "requests", {}))
+    report["batch_latencies_s"] = totals.batch_latencies_s
     write_report(options.out, report)
     write_aggregates_csv(options.out, rows)
+    write_local_files(options.out, rows)
+    await export_window_aggregates(runtime.documents, runtime.blobs)
+    write_html_report(options.out, report, rows)
     return report
 
 
@@ -187,6 +195,6 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"dead-lettered {report['dead_lettered']:,} ({reasons})\n"
         f"{report['aggregate_rows']:,} aggregate rows  {report['orchestrations']:,} orchestrations  "
         f"{report['activities']:,} activities  {report['elapsed_s']:.1f} s  {report['events_per_s']:,.0f} events/s\n"
-        f"wrote {out / 'report.json'} and {out / 'analytics' / 'aggregates.csv'}",
+        f"wrote {out / 'report.json'}, {out / 'report.html'} and {out / 'analytics'}/",
         file=sys.stdout,
     )
