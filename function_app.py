@@ -3,7 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from orchestrations import activities, analytics, deadletters, orchestrator, triggers
+from orchestrations import activities, analytics, deadletters, eventgrid, orchestrator, triggers
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(triggers.bp)
@@ -11,3 +11,4 @@ app.register_functions(orchestrator.bp)
 app.register_functions(activities.bp)
 app.register_functions(deadletters.bp)
 app.register_functions(analytics.bp)
+app.register_functions(eventgrid.bp)

@@ -8,6 +8,7 @@ row's etag. Values are kept as exact decimal text; rounding happens only on expo
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Context, Decimal
@@ -16,7 +17,7 @@ from typing import Any
 from pipeline.enrich import analytics_value
 from pipeline.settings import COSMOS_AGGREGATES
 from pipeline.stores.base import DocumentStore, PreconditionFailed
-from pipeline.windows import round_cents
+from pipeline.windows import decimal_text, round_cents
 
 EXACT = Context(prec=100)  # wide enough that sums of any realistic input never round
 CSV_COLUMNS = (
@@ -62,7 +63,12 @@ class WindowStats:
         self.maximum = max(self.maximum, other.maximum)
 
     def to_json(self) -> dict[str, Any]:
-        return {"count": self.count, "sum": str(self.total), "min": str(self.minimum), "max": str(self.maximum)}
+        return {
+            "count": self.count,
+            "sum": decimal_text(self.total),
+            "min": decimal_text(self.minimum),
+            "max": decimal_text(self.maximum),
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> WindowStats:
@@ -112,29 +118,65 @@ def _row(key: WindowKey, stats: WindowStats, batches: list[str]) -> dict[str, An
         "window_start": key.window_start,
         "window_minutes": key.window_minutes,
         "event_count": stats.count,
-        "value_sum": str(stats.total),
-        "value_min": str(stats.minimum),
-        "value_max": str(stats.maximum),
+        "value_sum": decimal_text(stats.total),
+        "value_min": decimal_text(stats.minimum),
+        "value_max": decimal_text(stats.maximum),
         "batches": batches,
     }
 
 
-async def apply_contribution(documents: DocumentStore, batch_id: str, key: WindowKey, stats: WindowStats) -> bool:
+class RowCache:
+    """The rows this worker wrote last, with their etags: most batches touch rows the worker itself
+    updated a moment ago, so a replace can go out without reading the row first. A stale entry costs
+    one failed conditional write (412) and a read; it can never cause a wrong result."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._rows: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._capacity = capacity
+
+    def get(self, key: WindowKey) -> dict[str, Any] | None:
+        row = self._rows.get((key.tenant_id, key.row_id))
+        if row is not None:
+            self._rows.move_to_end((key.tenant_id, key.row_id))
+        return row
+
+    def put(self, row: dict[str, Any]) -> None:
+        self._rows[(row["tenant_id"], row["id"])] = row
+        self._rows.move_to_end((row["tenant_id"], row["id"]))
+        while len(self._rows) > self._capacity:
+            self._rows.popitem(last=False)
+
+    def forget(self, key: WindowKey) -> None:
+        self._rows.pop((key.tenant_id, key.row_id), None)
+
+
+async def apply_contribution(
+    documents: DocumentStore, batch_id: str, key: WindowKey, stats: WindowStats, cache: RowCache | None = None
+) -> bool:
     """Merge one batch's contribution into one row, once. False when the row already had it.
 
-    The row is created outright when it does not exist yet (one request: the common case when
-    events spread over many windows); otherwise it is read and replaced on its etag, and a lost
-    race with a concurrent batch is simply tried again.
+    Without a cached copy, the row is created outright (one request when it is new: the common case
+    when events spread over many windows); with one, it is replaced on the cached etag. Either way a
+    lost race (409, 412) leads to a fresh read and another try.
     """
-    if await documents.create(COSMOS_AGGREGATES, _row(key, stats, [batch_id])):
-        return True
+    cache = cache if cache is not None else RowCache(capacity=0)
+    current = cache.get(key)
+    if current is None:
+        written = await documents.create(COSMOS_AGGREGATES, _row(key, stats, [batch_id]))
+        if written is not None:
+            cache.put(written)
+            return True
     while True:
-        current = await documents.read(COSMOS_AGGREGATES, key.row_id, key.tenant_id)
         if current is None:
-            if await documents.create(COSMOS_AGGREGATES, _row(key, stats, [batch_id])):
+            current = await documents.read(COSMOS_AGGREGATES, key.row_id, key.tenant_id)
+        if current is None:
+            written = await documents.create(COSMOS_AGGREGATES, _row(key, stats, [batch_id]))
+            if written is not None:
+                cache.put(written)
                 return True
             continue
         if batch_id in current["batches"]:
+            cache.put(current)
             return False
         merged = WindowStats(
             current["event_count"],
@@ -144,12 +186,14 @@ async def apply_contribution(documents: DocumentStore, batch_id: str, key: Windo
         )
         merged.merge(stats)
         try:
-            await documents.replace(
+            written = await documents.replace(
                 COSMOS_AGGREGATES, _row(key, merged, [*current["batches"], batch_id]), etag=current["_etag"]
             )
+            cache.put(written)
             return True
         except PreconditionFailed:
-            continue  # a concurrent batch updated the row: read it again
+            cache.forget(key)
+            current = None  # the row changed since it was read (or cached): read it again
 
 
 async def apply_contributions(
@@ -157,6 +201,7 @@ async def apply_contributions(
     batch_id: str,
     stats: dict[WindowKey, WindowStats],
     *,
+    cache: RowCache | None = None,
     concurrency: int = 32,
 ) -> int:
     """Apply a batch's contributions to every window it touched; returns the rows changed."""
@@ -164,7 +209,7 @@ async def apply_contributions(
 
     async def one(key: WindowKey, value: WindowStats) -> bool:
         async with limit:
-            return await apply_contribution(documents, batch_id, key, value)
+            return await apply_contribution(documents, batch_id, key, value, cache)
 
     results = await asyncio.gather(*(one(k, v) for k, v in stats.items()))
     return sum(results)

@@ -76,7 +76,7 @@ async def aggregate(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         raise FileNotFoundError(f"{CONTAINER_BATCHES}/{curated_blob(batch_id)} is missing; run curate first")
     record = json.loads(content)
     stats = contributions_from_json(record["contributions"])
-    rows_changed = await apply_contributions(runtime.documents, batch_id, stats)
+    rows_changed = await apply_contributions(runtime.documents, batch_id, stats, cache=runtime.rows)
     result = {
         "batch_id": batch_id,
         "stored": record["stored"],
@@ -102,7 +102,9 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     poison_content = await runtime.blobs.get(CONTAINER_BATCHES, poison_blob(batch_id))
     if poison_content is not None:
         return await _fail_poison_events(batch, runtime, events, json.loads(poison_content))
-    stored, duplicates, dead = [], 0, []
+    stored: list[dict[str, Any]] = []
+    duplicates = 0
+    dead: list[DeadLetter] = []
     for item in events:
         event = item.event
         doc_id = document_id(event.tenantid, event.source, event.id)
@@ -115,7 +117,7 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
             dead.append(_processing_failed(batch, item, error))
     await write_dead_letters(runtime.blobs, dead)
     stats = contributions(stored)
-    await apply_contributions(runtime.documents, batch_id, stats)
+    await apply_contributions(runtime.documents, batch_id, stats, cache=runtime.rows)
     result = {
         "batch_id": batch_id,
         "stored": len(stored),
@@ -140,7 +142,7 @@ async def _fail_poison_events(
     ]
     await write_dead_letters(runtime.blobs, dead)
     stats = contributions_from_json(poison["contributions"])
-    await apply_contributions(runtime.documents, batch_id, stats)
+    await apply_contributions(runtime.documents, batch_id, stats, cache=runtime.rows)
     reasons = dict(poison["dead_letter_reasons"])
     reasons[Reason.PROCESSING_FAILED.value] = reasons.get(Reason.PROCESSING_FAILED.value, 0) + len(dead)
     result = {

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from pipeline import schema_commands
 from pipeline.errors import TransientError
 from pipeline.reference import ReferenceDataError
 from pipeline.settings import SettingsError
@@ -75,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="1000,10000,100000", help="scale curve sizes (default: %(default)s)")
     bench.add_argument("--batch-size", type=_positive, default=100, help="(default: %(default)s)")
 
+    schema_commands.add_parser(commands)
+
     deadletter = commands.add_parser("deadletter", help="list or replay dead-lettered events")
     actions = deadletter.add_subparsers(dest="action", required=True)
     reasons = [r.value for r in Reason]
@@ -98,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "deadletter":
             return _deadletter(args)
+        if args.command == "schemas":
+            return schema_commands.run(args)
         if args.command == "bench":
             from pipeline.bench.command import run_benchmarks
 

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from pipeline.reference import ReferenceData
 from pipeline.windows import decimal_text, round_cents, window_start
-from schemas import Reason, ValidEvent
+from schemas import DeviceReading, OrderPlaced, PageViewed, Reason, ValidEvent
+from schemas.registry import family_value
 
 Document = dict[str, Any]
 
@@ -36,13 +37,8 @@ def document_id(tenantid: str, source: str, event_id: str) -> str:
 
 
 def analytics_value(doc: Document) -> Decimal:
-    """The value a family contributes to `value_sum/min/max`, exactly as given."""
-    family = doc["family"]
-    if family == "order.placed":
-        return Decimal(doc["amount_usd"])
-    if family == "page.viewed":
-        return Decimal(doc["data"]["duration_ms"])
-    return Decimal(str(doc["data"]["temperature_c"]))
+    """The value a family contributes to `value_sum/min/max`, exactly as given (the registry names it)."""
+    return Decimal(str(family_value(doc)))
 
 
 def enrich(
@@ -90,33 +86,34 @@ def enrich(
 
 def _order_fields(event: ValidEvent, reference: ReferenceData) -> Document | EnrichmentFailure:
     order = event.data
-    rate = reference.usd_per_unit.get(order.currency)  # type: ignore[union-attr]
+    assert isinstance(order, OrderPlaced)
+    rate = reference.usd_per_unit.get(order.currency)
     if rate is None:
         return EnrichmentFailure(
-            Reason.UNKNOWN_CURRENCY,
-            f"no FX rate for currency {order.currency!r}",
-            "data.currency",  # type: ignore[union-attr]
+            Reason.UNKNOWN_CURRENCY, f"no FX rate for currency {order.currency!r}", "data.currency"
         )
     return {
-        "amount_usd": decimal_text(round_cents(order.total * rate)),  # type: ignore[union-attr]
-        "item_count": sum(item.quantity for item in order.items),  # type: ignore[union-attr]
+        "amount_usd": decimal_text(round_cents(order.total * rate)),
+        "item_count": sum(item.quantity for item in order.items),
     }
 
 
 def _page_fields(event: ValidEvent, reference: ReferenceData) -> Document:
     page = event.data
-    parts = urlsplit(page.url)  # type: ignore[union-attr]
+    assert isinstance(page, PageViewed)
+    parts = urlsplit(page.url)
     return {
         "url_host": (parts.hostname or "").lower(),
         "url_path": parts.path or "/",
-        "engaged": page.duration_ms >= 10_000,  # type: ignore[union-attr]
+        "engaged": page.duration_ms >= 10_000,
     }
 
 
 def _device_fields(event: ValidEvent, reference: ReferenceData) -> Document:
     reading = event.data
-    celsius = Decimal(str(reading.temperature_c))  # type: ignore[union-attr]
-    site = reference.device_sites.get((event.tenantid, reading.device_id), "unassigned")  # type: ignore[union-attr]
+    assert isinstance(reading, DeviceReading)
+    celsius = Decimal(str(reading.temperature_c))
+    site = reference.device_sites.get((event.tenantid, reading.device_id), "unassigned")
     return {
         "temperature_f": decimal_text(round_cents(celsius * 9 / 5 + 32)),
         "site": site,

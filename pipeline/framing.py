@@ -107,6 +107,10 @@ def binary_mode_event(headers: Mapping[str, str], body: bytes) -> bytes:
 
 
 def is_binary_mode(headers: Mapping[str, str]) -> bool:
+    """Binary mode: `ce-*` headers carry the attributes, unless the content type says the body is a
+    structured CloudEvent (the HTTP binding gives `application/cloudevents…` precedence)."""
+    if media_type(headers).startswith("application/cloudevents"):
+        return False
     return any(key.lower() == "ce-specversion" for key in headers)
 
 

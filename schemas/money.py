@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any, Protocol
 
-from pydantic import Field, PlainSerializer, StrictFloat, StringConstraints
+from pydantic import Field, PlainSerializer, StrictFloat, StringConstraints, WithJsonSchema
 
 from schemas.numbers import EXACT, float_text, plain, to_decimal
 from schemas.strict import OneOf
@@ -22,6 +22,8 @@ from schemas.strict import OneOf
 #: The decimal-string spelling of an amount (ASCII digits only).
 MONEY_STRING_PATTERN = r"^[0-9]+(?:\.[0-9]{1,2})?$"
 MONEY_STRING_RE = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
+#: How a canonical amount is written on normalised events and curated documents.
+CANONICAL_MONEY_PATTERN = r"^[0-9]+\.[0-9]{2,}$"
 #: Implementation limits that keep every amount printable and every sum exact.
 MAX_INTEGER_DIGITS = 100
 MAX_DECIMAL_PLACES = 100
@@ -40,6 +42,14 @@ Money = Annotated[
     Decimal,
     Field(ge=0, allow_inf_nan=False),
     PlainSerializer(plain, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": CANONICAL_MONEY_PATTERN,
+            "description": "An exact non-negative amount: at least two decimals, no exponent.",
+        },
+        mode="serialization",
+    ),
 ]
 
 _HUNDREDTH = Decimal("0.01")

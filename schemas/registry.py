@@ -1,85 +1,71 @@
 """The one place that lists the registered event types.
 
-Each entry says which family a type belongs to, how its ``data`` is validated on the wire,
-and how it becomes the stored shape (for ``order.placed.v1`` that is the upcaster).
-Adding a type version means adding an entry here.
+Each type module under ``schemas/types/`` builds its :class:`RegisteredType` values (the wire
+model of ``data``, the family, the normaliser or upcaster); this tuple lists them, one line per
+type version. Everything else is derived from it: validation (:data:`WIRE_ADAPTER`), the exported
+JSON Schemas, the curated-document models, the aggregates' value field per family
+(:data:`FAMILY_VALUE_FIELD`) and the registry table in ``docs/schemas.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from schemas.envelope import WireEnvelope, envelope_for
+from schemas.envelope import WireEnvelope
+from schemas.registration import EventFamily, Normaliser, RegisteredType
 from schemas.types import device_reading, order_placed, page_viewed
 
-#: Turns validated wire data (and, when needed, its exact-decimal parse) into the stored
-#: shape, or returns ``(loc, msg)`` errors found while doing so.
-Normaliser = Callable[[Any, "dict[str, Any] | None"], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class RegisteredType:
-    """One registered CloudEvents ``type``."""
-
-    name: str
-    family: str
-    wire_data: type[BaseModel]
-    normalise: Normaliser
-    #: Whether the data holds decimals (money or measures) read from JSON numbers.
-    has_decimals: bool
-    #: Errors that only exact decimals reveal, for events rejected anyway.
-    exact_errors: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
-    #: Business rules on the stored shape.
-    business_rules: Callable[[Any], list[tuple[str, str]]] | None = None
-    envelope: type[WireEnvelope] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "envelope", envelope_for(self.name, self.wire_data))
-
+__all__ = [
+    "BY_ENVELOPE",
+    "FAMILIES",
+    "FAMILY_SPECS",
+    "FAMILY_VALUE_FIELD",
+    "REGISTERED_TYPES",
+    "REGISTRY",
+    "WIRE_ADAPTER",
+    "EventFamily",
+    "Normaliser",
+    "RegisteredType",
+    "families_of",
+    "family_value",
+    "plain_model",
+]
 
 REGISTERED_TYPES: tuple[RegisteredType, ...] = (
-    RegisteredType(
-        name=order_placed.TYPE_V1,
-        family=order_placed.FAMILY,
-        wire_data=order_placed.OrderPlacedV1Data,
-        normalise=order_placed.upcast_v1,
-        has_decimals=True,
-        exact_errors=order_placed.exact_errors,
-        business_rules=order_placed.business_rule_errors,
-    ),
-    RegisteredType(
-        name=order_placed.TYPE_V2,
-        family=order_placed.FAMILY,
-        wire_data=order_placed.OrderPlacedV2Data,
-        normalise=order_placed.normalise_v2,
-        has_decimals=True,
-        exact_errors=order_placed.exact_errors,
-        business_rules=order_placed.business_rule_errors,
-    ),
-    RegisteredType(
-        name=page_viewed.TYPE_V1,
-        family=page_viewed.FAMILY,
-        wire_data=page_viewed.PageViewed,
-        normalise=page_viewed.normalise,
-        has_decimals=False,
-    ),
-    RegisteredType(
-        name=device_reading.TYPE_V1,
-        family=device_reading.FAMILY,
-        wire_data=device_reading.DeviceReadingWire,
-        normalise=device_reading.normalise,
-        has_decimals=True,
-        exact_errors=device_reading.exact_errors,
-    ),
+    order_placed.V1,
+    order_placed.V2,
+    page_viewed.V1,
+    device_reading.V1,
 )
 
+
+def families_of(entries: tuple[RegisteredType, ...]) -> dict[str, EventFamily]:
+    """The families of ``entries`` in order of first appearance; each name must have one definition."""
+    families: dict[str, EventFamily] = {}
+    versions: set[tuple[str, int]] = set()
+    names: set[str] = set()
+    for entry in entries:
+        if entry.name in names:
+            raise ValueError(f"type {entry.name} is registered twice")
+        names.add(entry.name)
+        known = families.setdefault(entry.family, entry.family_spec)
+        if known is not entry.family_spec:
+            raise ValueError(f"family {entry.family} has two definitions (see {entry.name})")
+        if (entry.stem, entry.version) in versions:
+            raise ValueError(f"{entry.stem} version {entry.version} is registered twice")
+        versions.add((entry.stem, entry.version))
+    return families
+
+
+FAMILY_SPECS: dict[str, EventFamily] = families_of(REGISTERED_TYPES)
 REGISTRY: dict[str, RegisteredType] = {entry.name: entry for entry in REGISTERED_TYPES}
 BY_ENVELOPE: dict[type[BaseModel], RegisteredType] = {e.envelope: e for e in REGISTERED_TYPES}
-FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(entry.family for entry in REGISTERED_TYPES))
+FAMILIES: tuple[str, ...] = tuple(FAMILY_SPECS)
+#: Where each family's curated document holds the value the aggregates sum (a dotted path).
+FAMILY_VALUE_FIELD: dict[str, str] = {name: spec.value_field for name, spec in FAMILY_SPECS.items()}
 
 #: Every registered event on the wire, told apart by ``type``.
 _ENVELOPES = tuple(entry.envelope for entry in REGISTERED_TYPES)
@@ -94,3 +80,16 @@ def plain_model() -> TypeAdapter[WireEnvelope]:
     :func:`schemas.validate_event`, which runs exactly this validation on the happy path.
     """
     return WIRE_ADAPTER
+
+
+def family_value(document: Mapping[str, Any]) -> Any:
+    """The value a curated document contributes to its family's aggregates, as stored.
+
+    It is found at the family's ``value_field`` (``amount_usd``, ``data.duration_ms``,
+    ``data.temperature_c``): decimal text or an integer, exact; the caller makes it a ``Decimal``
+    (``Decimal(str(value))``).
+    """
+    value: Any = document
+    for part in FAMILY_VALUE_FIELD[document["family"]].split("."):
+        value = value[part]
+    return value

@@ -61,6 +61,11 @@ EXTENSION_VALUE_MESSAGE = "an extension attribute must be a string, an integer o
 ExtensionValue = Annotated[StrictStr | StrictInt | StrictBool, OneOf("extension_value", EXTENSION_VALUE_MESSAGE)] | None
 
 
+#: Two-decimal text written by enrichment (``"27.12"``, ``"-3.50"``): rounded half-even, no exponent.
+CENTS_TEXT_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
+CentsText = Annotated[str, StringConstraints(strict=True, pattern=CENTS_TEXT_PATTERN)]
+
+
 #: Configuration of the models that read producer input: nothing coerced, nothing extra.
 WIRE_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
 

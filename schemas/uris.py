@@ -47,5 +47,12 @@ HTTP_URL_PATTERN = (
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
 
+
+def _any_case(word: str) -> str:
+    """A pattern matching ``word`` in any letter case, without inline flags (which ECMA-262,
+    the regular-expression dialect of JSON Schema, has only had since 2025)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
 #: ``application/json`` (case-insensitive) with optional RFC 9110 media-type parameters.
-JSON_MEDIA_TYPE_PATTERN = rf"^(?i:application/json)(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*[ \t]*$"
+JSON_MEDIA_TYPE_PATTERN = rf"^{_any_case('application/json')}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*[ \t]*$"

@@ -106,7 +106,8 @@ def scale_point(settings: Settings, events: int, batch_size: int) -> dict[str, A
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         if status != 0:
-            raise RuntimeError(f"scale run of {events} events failed: {process.stderr.read().decode()[-500:]}")
+            detail = process.stderr.read().decode()[-500:] if process.stderr else ""
+            raise RuntimeError(f"scale run of {events} events failed: {detail}")
         report = json.loads(Path(f"{scratch}/out/report.json").read_text())
     peak_kib = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss // 1024
     return {

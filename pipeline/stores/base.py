@@ -27,16 +27,18 @@ class DocumentStore(Protocol):
     async def ensure_containers(self, partition_keys: dict[str, str]) -> None:
         """Create the database and the containers ({name: partition key path}) if missing."""
 
-    async def create(self, container: str, doc: Document) -> bool:
-        """Insert `doc`; False when a document with its id already exists in its partition."""
+    async def create(self, container: str, doc: Document) -> Document | None:
+        """Insert `doc` and return it as stored (with its `_etag`); None when a document with its id
+        already exists in its partition."""
 
     async def read(self, container: str, doc_id: str, partition_key: str) -> Document | None: ...
     async def read_many(self, container: str, keys: list[tuple[str, str]]) -> list[Document]:
         """Point-read many (id, partition key) pairs at once; missing ones are left out."""
 
     async def upsert(self, container: str, doc: Document) -> None: ...
-    async def replace(self, container: str, doc: Document, *, etag: str) -> None:
-        """Replace `doc` if it is unchanged since `etag` was read, else raise PreconditionFailed."""
+    async def replace(self, container: str, doc: Document, *, etag: str) -> Document:
+        """Replace `doc` if it is unchanged since `etag` was read, else raise PreconditionFailed;
+        returns it as stored (with its new `_etag`)."""
 
     async def query_all(self, container: str) -> list[Document]: ...
     async def drop_database(self) -> None: ...

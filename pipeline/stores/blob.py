@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from azure.core.exceptions import (
     ResourceExistsError,
@@ -16,7 +17,7 @@ from pipeline.errors import StoreUnavailableError
 from pipeline.settings import BlobSettings
 from pipeline.stores.credentials import azure_credential
 
-_RETRY = {"retry_total": 4, "retry_backoff_factor": 0.4, "retry_backoff_max": 4}
+_RETRY: dict[str, Any] = {"retry_total": 4, "retry_backoff_factor": 0.4, "retry_backoff_max": 4}
 
 
 class AzureBlobStore:

@@ -14,7 +14,7 @@ from azure.cosmos.aio import ContainerProxy, CosmosClient
 from pipeline.errors import StoreUnavailableError, TransientError
 from pipeline.settings import CosmosSettings
 from pipeline.stores.base import Document, PreconditionFailed
-from pipeline.stores.credentials import azure_credential
+from pipeline.stores.credentials import DefaultAzureCredential, azure_credential
 
 _TRANSIENT_STATUS = {408, 429, 449, 500, 502, 503}
 
@@ -26,9 +26,10 @@ class CosmosDocumentStore:
         if not settings.verify_tls:
             # The local Cosmos DB API server serves a self-signed certificate; only allowed by setting.
             warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+        credential: str | DefaultAzureCredential = settings.key or self._credential  # type: ignore[assignment]
         self._client = CosmosClient(
             settings.endpoint,
-            credential=settings.key or self._credential,
+            credential=credential,  # type: ignore[arg-type]
             connection_verify=settings.verify_tls,
             retry_total=4,
             retry_backoff_max=4,
@@ -50,14 +51,13 @@ class CosmosDocumentStore:
             for name, path in partition_keys.items():
                 await database.create_container_if_not_exists(name, PartitionKey(path))
 
-    async def create(self, container: str, doc: Document) -> bool:
+    async def create(self, container: str, doc: Document) -> Document | None:
         self.requests["create"] += 1
         try:
             async with self._guard():
-                await self._container(container).create_item(doc, enable_automatic_id_generation=False)
+                return dict(await self._container(container).create_item(doc, enable_automatic_id_generation=False))
         except cosmos_errors.CosmosResourceExistsError:
-            return False
-        return True
+            return None
 
     async def read(self, container: str, doc_id: str, partition_key: str) -> Document | None:
         self.requests["read"] += 1
@@ -79,13 +79,14 @@ class CosmosDocumentStore:
         async with self._guard():
             await self._container(container).upsert_item(doc)
 
-    async def replace(self, container: str, doc: Document, *, etag: str) -> None:
+    async def replace(self, container: str, doc: Document, *, etag: str) -> Document:
         self.requests["replace"] += 1
         try:
             async with self._guard():
-                await self._container(container).replace_item(
+                written = await self._container(container).replace_item(
                     doc["id"], doc, etag=etag, match_condition=MatchConditions.IfNotModified
                 )
+                return dict(written)
         except cosmos_errors.CosmosAccessConditionFailedError as error:
             raise PreconditionFailed(doc["id"]) from error
 
@@ -120,11 +121,11 @@ class _CosmosErrors:
     async def __aenter__(self) -> None:
         return None
 
-    async def __aexit__(self, exc_type, exc, tb) -> bool:  # type: ignore[no-untyped-def]
+    async def __aexit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        """Never swallows: either raises the pipeline's error instead, or lets the original through."""
         if exc is None:
-            return False
+            return
         if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError):
             raise StoreUnavailableError(f"Cosmos DB at {self._endpoint} is unreachable: {exc}") from exc
         if isinstance(exc, cosmos_errors.CosmosHttpResponseError) and exc.status_code in _TRANSIENT_STATUS:
             raise TransientError(f"Cosmos DB answered {exc.status_code}: {exc.message}") from exc
-        return False

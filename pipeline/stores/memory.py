@@ -54,13 +54,13 @@ class MemoryDocumentStore:
         stored["_etag"] = f'"{next(self._etags)}"'
         return stored
 
-    async def create(self, container: str, doc: Document) -> bool:
+    async def create(self, container: str, doc: Document) -> Document | None:
         items = self.containers[container]
         key = self._key_of(container, doc)
         if key in items:
-            return False
+            return None
         items[key] = self._stamp(doc)
-        return True
+        return copy.deepcopy(items[key])
 
     async def read(self, container: str, doc_id: str, partition_key: str) -> Document | None:
         doc = self.containers[container].get(self._key(container, doc_id, partition_key))
@@ -73,13 +73,14 @@ class MemoryDocumentStore:
     async def upsert(self, container: str, doc: Document) -> None:
         self.containers[container][self._key_of(container, doc)] = self._stamp(doc)
 
-    async def replace(self, container: str, doc: Document, *, etag: str) -> None:
+    async def replace(self, container: str, doc: Document, *, etag: str) -> Document:
         items = self.containers[container]
         key = self._key_of(container, doc)
         current = items.get(key)
         if current is None or current["_etag"] != etag:
             raise PreconditionFailed(doc["id"])
         items[key] = self._stamp(doc)
+        return copy.deepcopy(items[key])
 
     async def query_all(self, container: str) -> list[Document]:
         return [copy.deepcopy(doc) for doc in self.containers[container].values()]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, PlainSerializer, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, PlainSerializer, StrictFloat, StrictInt, WithJsonSchema
 
 from schemas.numbers import canonical_measure, canonical_number, to_decimal
-from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, text, trusted_constructor
+from schemas.registration import EventFamily, RegisteredType
+from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text, trusted_constructor
 
 FAMILY = "device.reading"
 TYPE_V1 = "com.contoso.device.reading.v1"
@@ -16,8 +17,20 @@ TYPE_V1 = "com.contoso.device.reading.v1"
 TEMPERATURE_RANGE = (Decimal(-90), Decimal(150))
 HUMIDITY_RANGE = (Decimal(0), Decimal(100))
 
+#: How a measure is written: the exact value without trailing zeros (``"21.5"``, ``"150"``), in
+#: exponent form below 10**-6 (``"1E-7"``), as Python's ``str(Decimal)`` writes it.
+MEASURE_TEXT_PATTERN = r"^-?[0-9]+(?:\.[0-9]+)?(?:E[+-][0-9]+)?$"
+
 #: A measured value: exact Decimal of the JSON literal, written as a decimal string.
-Measure = Annotated[Decimal, Field(allow_inf_nan=False), PlainSerializer(str, return_type=str, when_used="json")]
+Measure = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False),
+    PlainSerializer(str, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {"type": "string", "pattern": MEASURE_TEXT_PATTERN, "description": "The exact measured value."},
+        mode="serialization",
+    ),
+]
 
 
 class DeviceReadingWire(BaseModel):
@@ -40,6 +53,15 @@ class DeviceReading(BaseModel):
     temperature_c: Measure
     humidity_pct: Measure | None = None
     battery_pct: int | None = None
+
+
+class DeviceReadingEnrichment(BaseModel):
+    """What enrichment adds to a curated reading."""
+
+    model_config = NORMALISED_CONFIG
+
+    temperature_f: Annotated[CentsText, Field(description="temperature_c x 9/5 + 32, rounded half-even to cents")]
+    site: Annotated[str, text(1), Field(description="the device's site from the reference data, or 'unassigned'")]
 
 
 _new_reading = trusted_constructor(DeviceReading)
@@ -105,3 +127,17 @@ def exact_errors(exact: dict[str, Any]) -> list[tuple[str, str]]:
         if (msg := _range_error(Decimal(value), bounds)) is not None:
             errors.append((f"data.{name}", msg))
     return errors
+
+
+FAMILY_SPEC = EventFamily(
+    name=FAMILY, stored=DeviceReading, enrichment=DeviceReadingEnrichment, value_field="data.temperature_c"
+)
+
+V1 = RegisteredType(
+    name=TYPE_V1,
+    family_spec=FAMILY_SPEC,
+    wire_data=DeviceReadingWire,
+    normalise=normalise,
+    has_decimals=True,
+    exact_errors=exact_errors,
+)

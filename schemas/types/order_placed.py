@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field, StrictInt
 
 from schemas.money import MONEY_STRING_RE, Money, MoneyError, WireMoney, canonical_money, net_total
 from schemas.numbers import plain
-from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, text, trusted_constructor
+from schemas.registration import EventFamily, RegisteredType
+from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text, trusted_constructor
 
 FAMILY = "order.placed"
 TYPE_V1 = "com.contoso.order.placed.v1"
@@ -79,6 +80,18 @@ class OrderPlaced(BaseModel):
     items: tuple[OrderItem, ...]
     total: Money
     discount: Money
+
+
+class OrderEnrichment(BaseModel):
+    """What enrichment adds to a curated order."""
+
+    model_config = NORMALISED_CONFIG
+
+    amount_usd: Annotated[
+        CentsText,
+        Field(description="total x the USD rate of the currency, rounded half-even to cents (the aggregated value)"),
+    ]
+    item_count: Annotated[StrictInt, Field(ge=1, description="sum of the quantities of the order lines")]
 
 
 _NO_DISCOUNT = Decimal("0.00")
@@ -178,3 +191,25 @@ def exact_errors(exact: dict[str, Any]) -> list[tuple[str, str]]:
         if number or (isinstance(value, str) and MONEY_STRING_RE.fullmatch(value)):
             _money(value, partial(str, loc), errors)
     return errors
+
+
+FAMILY_SPEC = EventFamily(name=FAMILY, stored=OrderPlaced, enrichment=OrderEnrichment, value_field="amount_usd")
+
+V1 = RegisteredType(
+    name=TYPE_V1,
+    family_spec=FAMILY_SPEC,
+    wire_data=OrderPlacedV1Data,
+    normalise=upcast_v1,
+    has_decimals=True,
+    exact_errors=exact_errors,
+    business_rules=business_rule_errors,
+)
+V2 = RegisteredType(
+    name=TYPE_V2,
+    family_spec=FAMILY_SPEC,
+    wire_data=OrderPlacedV2Data,
+    normalise=normalise_v2,
+    has_decimals=True,
+    exact_errors=exact_errors,
+    business_rules=business_rule_errors,
+)

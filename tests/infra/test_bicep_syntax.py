@@ -51,6 +51,7 @@ def test_templates_exist_one_module_per_concern() -> None:
         "alerts",
         "rbac",
         "eventgrid",
+        "workbook",
     }
     assert {path.stem for path in MODULES.glob("*.bicep")} == expected
     assert (BICEP / "main.bicep").is_file()

@@ -53,14 +53,18 @@ class FlakyDocuments(MemoryDocumentStore):
 
     async def replace(self, container, doc, *, etag):
         await self._maybe_fail()
-        await super().replace(container, doc, etag=etag)
+        return await super().replace(container, doc, etag=etag)
 
 
 def variants(index: int) -> list[dict]:
     minute = f"2026-11-01T10:{index % 7:02d}:{index % 60:02d}Z"
     return [
-        f.order(f"o{index}", time=minute, total=f"{index % 5 * 2}.00",
-                items=[{"sku": "A", "quantity": 2, "unit_price": f"{index % 5}.00"}]),
+        f.order(
+            f"o{index}",
+            time=minute,
+            total=f"{index % 5 * 2}.00",
+            items=[{"sku": "A", "quantity": 2, "unit_price": f"{index % 5}.00"}],
+        ),
         f.page(f"p{index}", time=minute, duration_ms=index * 37),
         f.reading(f"r{index}", time=minute, temperature_c=index / 8),
         f.order(f"x{index}", time=minute, currency="CHF"),
@@ -162,5 +166,3 @@ def test_ingest_accounts_for_arbitrary_bytes_and_never_raises(bodies):
     assert outcome.received == len(bodies) == outcome.valid + outcome.dead_lettered
     dead_letters = asyncio.run(blobs.list_names("deadletter"))
     assert len(dead_letters) == outcome.dead_lettered
-
-
