@@ -326,6 +326,16 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  params: {
+    displayName: 'Event pipeline (${prefix})'
+    location: location
+    tags: allTags
+    appInsightsResourceId: monitoring.outputs.appInsightsResourceId
+  }
+}
+
 // ---------- outputs (azd stores them as environment values for the postdeploy hook) ----------
 
 @description('Required. Name of the function app.')

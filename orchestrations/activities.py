@@ -9,6 +9,7 @@ import azure.durable_functions as df
 
 from orchestrations.orchestrator import AGGREGATE, CURATE, FAIL
 from pipeline import batch as steps
+from pipeline.observability import batch_scope, record_batch
 from pipeline.runtime import current_runtime
 
 bp = df.Blueprint()
@@ -16,14 +17,27 @@ bp = df.Blueprint()
 
 @bp.activity_trigger(input_name="batch", activity=CURATE)
 async def curate_batch(batch: dict[str, Any]) -> dict[str, Any]:
-    return await steps.curate(batch, current_runtime(), datetime.now(UTC))
+    with batch_scope(
+        batch["batch_id"], step="curate", traceparent=batch.get("traceparent"), source_kind=batch.get("source_kind")
+    ):
+        return await steps.curate(batch, current_runtime(), datetime.now(UTC))
 
 
 @bp.activity_trigger(input_name="batch", activity=AGGREGATE)
 async def aggregate_batch(batch: dict[str, Any]) -> dict[str, Any]:
-    return await steps.aggregate(batch, current_runtime())
+    with batch_scope(
+        batch["batch_id"], step="aggregate", traceparent=batch.get("traceparent"), source_kind=batch.get("source_kind")
+    ):
+        result = await steps.aggregate(batch, current_runtime())
+        record_batch(result, batch, now=datetime.now(UTC))
+        return result
 
 
 @bp.activity_trigger(input_name="batch", activity=FAIL)
 async def fail_batch(batch: dict[str, Any]) -> dict[str, Any]:
-    return await steps.fail(batch, current_runtime())
+    with batch_scope(
+        batch["batch_id"], step="fail", traceparent=batch.get("traceparent"), source_kind=batch.get("source_kind")
+    ):
+        result = await steps.fail(batch, current_runtime())
+        record_batch(result, batch, now=datetime.now(UTC))
+        return result

@@ -17,7 +17,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from pipeline import framing, ingest
-from pipeline.ingest import RawEvent
+from pipeline.ingest import RawEvent, utc_now_text
+from pipeline.observability import batch_scope, batch_trace, record_ingest, traceparents_in, with_trace
 from pipeline.runtime import current_runtime
 from pipeline.settings import CONTAINER_INCOMING
 
@@ -26,21 +27,25 @@ log = logging.getLogger(__name__)
 
 
 async def _ingest_and_start(
-    client: df.DurableOrchestrationClient, raws: list[RawEvent], source_kind: str, batch_id: str
+    client: df.DurableOrchestrationClient,
+    raws: list[RawEvent],
+    source_kind: str,
+    batch_id: str,
+    enqueued_at: str | None = None,
 ) -> ingest.IngestOutcome:
-    runtime = current_runtime()
-    outcome = await ingest.ingest_batch(
-        raws, source_kind=source_kind, batch_id=batch_id, blobs=runtime.blobs, now=datetime.now(UTC)
-    )
-    if outcome.orchestration_input is not None:
-        await client.start_new(ingest.ORCHESTRATOR, batch_id, outcome.orchestration_input)
-    log.info(
-        "ingested batch %s: %d received, %d valid, %d dead-lettered",
-        batch_id,
-        outcome.received,
-        outcome.valid,
-        outcome.dead_lettered,
-    )
+    trace = batch_trace(batch_id, traceparents_in(raw.body for raw in raws))
+    with batch_scope(batch_id, step="ingest", traceparent=trace, source_kind=source_kind):
+        runtime = current_runtime()
+        now = datetime.now(UTC)
+        outcome = await ingest.ingest_batch(
+            raws, source_kind=source_kind, batch_id=batch_id, blobs=runtime.blobs, now=now
+        )
+        if outcome.orchestration_input is not None:
+            carried = with_trace(
+                outcome.orchestration_input, trace, ingested_at=utc_now_text(now), enqueued_at=enqueued_at
+            )
+            await client.start_new(ingest.ORCHESTRATOR, batch_id, carried)
+        record_ingest(outcome)
     return outcome
 
 
@@ -59,7 +64,8 @@ async def eventhub_ingest(events: list[func.EventHubEvent], client: df.DurableOr
     partition = _partition_id(events[0])
     raws = [RawEvent(event.get_body(), f"partition={partition}/sequence={event.sequence_number}") for event in events]
     batch_id = ingest.eventhub_batch_id(partition, events[0].sequence_number or 0, events[-1].sequence_number or 0)
-    await _ingest_and_start(client, raws, "eventhub", batch_id)
+    enqueued = events[0].enqueued_time
+    await _ingest_and_start(client, raws, "eventhub", batch_id, utc_now_text(enqueued) if enqueued else None)
 
 
 def _partition_id(event: func.EventHubEvent) -> str:

@@ -14,6 +14,7 @@ from pipeline.aggregates import apply_contributions, contributions, contribution
 from pipeline.deadletter import DeadLetter, write_dead_letters
 from pipeline.enrich import document_id
 from pipeline.ingest import utc_now_text
+from pipeline.observability import log_dead_letters, record_stored
 from pipeline.persist import BatchEvent, outcome_summary, read_claim_check, store_batch
 from pipeline.runtime import Runtime
 from pipeline.settings import CONTAINER_BATCHES, COSMOS_EVENTS
@@ -64,6 +65,7 @@ async def curate(batch: dict[str, Any], runtime: Runtime, now: datetime) -> dict
         raise PoisonEventsError(
             f"{len(errors)} event(s) of batch {batch_id} failed to process, e.g. {next(iter(errors.values()))}"
         )
+    record_stored(outcome.stored_documents, batch, now=now, dead_letters=outcome.dead_letters)
     await runtime.blobs.put(CONTAINER_BATCHES, curated_blob(batch_id), json.dumps(record).encode())
     return {"batch_id": batch_id, **summary}
 
@@ -116,6 +118,7 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         else:
             dead.append(_processing_failed(batch, item, error))
     await write_dead_letters(runtime.blobs, dead)
+    log_dead_letters(dead, stage="fail")
     stats = contributions(stored)
     await apply_contributions(runtime.documents, batch_id, stats, cache=runtime.rows)
     result = {
@@ -141,6 +144,7 @@ async def _fail_poison_events(
         _processing_failed(batch, item, poison["errors"][str(item.index)]) for item in events if item.index in failed
     ]
     await write_dead_letters(runtime.blobs, dead)
+    log_dead_letters(dead, stage="fail")
     stats = contributions_from_json(poison["contributions"])
     await apply_contributions(runtime.documents, batch_id, stats, cache=runtime.rows)
     reasons = dict(poison["dead_letter_reasons"])

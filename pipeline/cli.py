@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
@@ -69,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="partitions processed side by side (default: %(default)s)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="level of the JSON log lines; DEBUG adds one per stored event (default: %(default)s)",
+    )
+    run.add_argument("--log-file", type=Path, metavar="FILE", help="JSON log lines (default: OUT/logs.ndjson)")
+    from pipeline.cost import add_cost_parser
+    from pipeline.producer import add_generate_parser, add_send_parser
+
+    add_generate_parser(commands)
+    add_send_parser(commands)
+    add_cost_parser(commands)
 
     bench = commands.add_parser("bench", help="measure the pipeline against the floor (needs the emulators)")
     bench.add_argument("--out", type=Path, default=Path("bench/results.json"), help="(default: %(default)s)")
@@ -95,8 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from pipeline.observability import configure_logging
+
+    configure_logging("WARNING", fmt="text")
     try:
+        if args.command == "generate":
+            from pipeline.producer import run_generate
+
+            return run_generate(args)
+        if args.command == "send":
+            from pipeline.producer import run_send
+
+            return run_send(args)
+        if args.command == "cost":
+            from pipeline.cost import run_cost
+
+            return run_cost(args)
         if args.command == "run":
             return _run(args)
         if args.command == "deadletter":
@@ -147,6 +173,11 @@ def _run(args: argparse.Namespace) -> int:
         partitions=args.partitions,
         quiet=args.quiet,
     )
+    from pipeline.observability import configure_logging
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    log_file = (args.log_file or args.out / "logs.ndjson").open("w", encoding="utf-8")
+    configure_logging(args.log_level, stream=log_file)
     try:
         report = asyncio.run(run(options))
     except (InputError, ReferenceDataError, SettingsError, RunFailed) as error:

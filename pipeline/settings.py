@@ -70,6 +70,10 @@ class Settings:
     cosmos: CosmosSettings
     window_minutes: int = 1
     ingest_batch_size: int = 100  # events per orchestration when a file is split (blob trigger)
+    log_level: str = "INFO"
+    appinsights_connection_string: str | None = None  # None: OpenTelemetry export off
+    appinsights_authentication_string: str | None = None  # "Authorization=AAD;ClientId=<identity>"
+    trace_azure_sdk: bool = False
     http_max_body_bytes: int = 16 * 1024 * 1024  # POST /api/events answers 413 beyond this
     http_max_batch_events: int = 1000  # and 413 for a batch-mode array with more events
 
@@ -82,6 +86,10 @@ class Settings:
             cosmos=_cosmos_settings(env),
             window_minutes=_positive_int(env, "WINDOW_MINUTES", 1),
             ingest_batch_size=_positive_int(env, "INGEST_BATCH_SIZE", 100),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            appinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
+            appinsights_authentication_string=env.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING") or None,
+            trace_azure_sdk=env.get("TRACE_AZURE_SDK", "false").lower() == "true",
             http_max_body_bytes=_positive_int(env, "HTTP_MAX_BODY_BYTES", 16 * 1024 * 1024),
             http_max_batch_events=_positive_int(env, "HTTP_MAX_BATCH_EVENTS", 1000),
         )

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.analytics.export import export_window_aggregates, write_local_files
+from pipeline.cost import estimate_run_cost
 from pipeline.functions_host import LocalFunctionsHost, RuntimeStatus
 from pipeline.ingest import manifest_blob
+from pipeline.observability import InMemoryMetrics, get_metrics
 from pipeline.reference import upload_reference
 from pipeline.runner.drivers import BlobDriver, Driver, EventHubDriver, HttpDriver
 from pipeline.runner.html_report import write_html_report
@@ -124,6 +126,10 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
     )
     report["store_requests"] = dict(getattr(runtime.documents, "requests", {}))
     report["batch_latencies_s"] = totals.batch_latencies_s
+    metrics = get_metrics()
+    if isinstance(metrics, InMemoryMetrics):
+        report["metrics"] = metrics.snapshot()
+    report["cost"] = estimate_run_cost(report)
     write_report(options.out, report)
     write_aggregates_csv(options.out, rows)
     write_local_files(options.out, rows)

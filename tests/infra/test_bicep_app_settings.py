@@ -132,6 +132,8 @@ LOCAL_OR_OPTIONAL = {
     "CosmosDB__accountKey",
     "CosmosDB__verifyTls",
     "INGEST_BATCH_SIZE",
+    "LOG_LEVEL",
+    "TRACE_AZURE_SDK",
     "HTTP_MAX_BODY_BYTES",
     "HTTP_MAX_BATCH_EVENTS",
 }
