@@ -1,4 +1,4 @@
-"""The command line: `python -m pipeline run …` (more commands register here)."""
+"""The command line: `python -m pipeline <command>`; each command lives beside the code it drives."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline", description="The event pipeline: run it locally, feed it, measure it, operate it."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the whole pipeline locally over event files")
