@@ -86,6 +86,14 @@ def canonical_money(value: Any) -> Decimal:
     return _canonical(to_decimal(value))
 
 
+def cached_money(value: Any) -> Decimal | None:
+    """:func:`canonical_money` of a float or string already worked out, else ``None``."""
+    kind = type(value)
+    if kind is float or kind is str:
+        return _CACHE.get(value)
+    return None
+
+
 def _canonical_text(text: str) -> Decimal | None:
     """Canonical amount from plain decimal text (``12``, ``12.5``, ``12.500``), or ``None``."""
     whole, _, fraction = text.partition(".")

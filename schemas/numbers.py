@@ -17,8 +17,8 @@ from typing import Any
 EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, Inexact, Rounded])
 
 # Byte classes for the literal scan: digits and '.' -> '0', everything else -> ' '.
-_SCAN_TABLE = bytes(ord("0") if chr(b) in "0123456789." else ord(" ") for b in range(256))
-_LONG_MANTISSA = b"0" * 16
+SCAN_TABLE = bytes(ord("0") if chr(b) in "0123456789." else ord(" ") for b in range(256))
+LONG_MANTISSA = b"0" * 16
 #: The smallest positive normal double: below it a float keeps fewer than 15 digits.
 _MIN_NORMAL = 2.2250738585072014e-308
 
@@ -36,7 +36,7 @@ def floats_may_be_inexact(raw: bytes) -> bool:
     overflows (then the float is infinite and refused) or underflows (then the float is
     zero or subnormal, which :func:`float_to_decimal` refuses to convert).
     """
-    return _LONG_MANTISSA in raw.translate(_SCAN_TABLE)
+    return LONG_MANTISSA in raw.translate(SCAN_TABLE)
 
 
 def load_exact(text: str | bytes) -> Any:

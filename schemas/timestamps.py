@@ -141,7 +141,40 @@ def normalise_matched(text: str) -> tuple[str, int | None]:
         head, _, fraction = text[:-1].partition(".")
         fraction = fraction.rstrip("0")
         return (f"{head}.{fraction}Z" if fraction else head + "Z"), None
+    if text[17:19] != "60":
+        # An offset only moves whole minutes: the UTC minute is cached per local minute and offset.
+        zone = -1 if text[-1] in "Zz" else -6
+        key = text[:16] + text[zone:]
+        utc_minute = _SHIFTED.get(key)
+        if utc_minute is None:
+            utc_minute = _utc_minute(key)
+        if utc_minute is not None:
+            end = len(text) + zone
+            fraction = text[20:end].rstrip("0") if end > 19 else ""
+            return utc_minute + text[16:19] + ("." + fraction + "Z" if fraction else "Z"), None
     return _normalise_general(text)
+
+
+_SHIFTED: dict[str, str] = {}
+
+
+def _utc_minute(key: str) -> str | None:
+    """``YYYY-MM-DDTHH:MM`` in UTC of a local minute and its zone (``Z`` or ``±hh:mm``).
+
+    ``None`` when the C ``datetime`` cannot hold either side (then the general path applies);
+    the same condition as in :func:`_normalise_general`, since seconds never cross a minute.
+    """
+    try:
+        moment = datetime.fromisoformat(key[:16])
+        if key[16] not in "Zz":
+            moment -= _offset(key[16:])
+    except (ValueError, OverflowError):
+        return None
+    head = moment.isoformat()[:16]
+    if len(_SHIFTED) >= 8192:
+        _SHIFTED.clear()
+    _SHIFTED[key] = head
+    return head
 
 
 _OFFSETS: dict[str, timedelta] = {}

@@ -18,15 +18,15 @@ from schemas.envelope import extension_name_errors
 from schemas.event import ValidEvent
 from schemas.json_text import to_json_text
 from schemas.limits import MAX_DEPTH, MAX_EVENT_BYTES, UTF8_BOM, encoding_error, exceeds_depth
-from schemas.numbers import NeedsExact, floats_may_be_inexact, load_exact
+from schemas.numbers import LONG_MANTISSA, SCAN_TABLE, NeedsExact, load_exact
 from schemas.reasons import Reason
 from schemas.registry import BY_ENVELOPE, WIRE_ADAPTER
 from schemas.rejection import Rejection
-from schemas.strict import trusted_constructor
+from schemas.strict import trusted_builder
 from schemas.timestamps import TimeFormatError, TimeRange, datetime_to_ns, normalise_matched
 
 _log = logging.getLogger(__name__)
-_construct = trusted_constructor(ValidEvent)
+_new_event = trusted_builder(ValidEvent)
 _range_cache: tuple[datetime | None, TimeRange | None] = (None, None)
 
 
@@ -68,7 +68,7 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
         return Rejection.of(Reason.TOO_DEEP, "", f"JSON nesting is deeper than {MAX_DEPTH} levels")
     try:
         try:
-            wire = WIRE_ADAPTER.validate_json(data)
+            wire = WIRE_ADAPTER.validator.validate_json(data)  # what WIRE_ADAPTER.validate_json calls
         except ValidationError as error:
             return classify(data, error)
         return _finish(wire, data, time_range)
@@ -80,12 +80,13 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
 def _finish(wire: Any, raw: bytes, time_range: TimeRange) -> ValidEvent | Rejection:
     """Checks that pydantic does not make, in the contract's order, then the normalised event."""
     entry = BY_ENVELOPE[type(wire)]
-    errors: list[tuple[str, str]] = []
-    extensions: dict[str, Any] = {}
     extra = wire.__pydantic_extra__
     if extra:
         errors = extension_name_errors(extra)
         extensions = {name: extra[name] for name in sorted(extra) if extra[name] is not None}
+    else:
+        errors = []
+        extensions = {}
     time_text: str | None
     epoch_ns: int | None
     try:
@@ -94,7 +95,8 @@ def _finish(wire: Any, raw: bytes, time_range: TimeRange) -> ValidEvent | Reject
         errors.append(("time", str(exc)))
         time_text = epoch_ns = None
     if entry.has_decimals:
-        exact = load_exact(raw)["data"] if floats_may_be_inexact(raw) else None
+        # floats keep their literal unless some literal may have 16 or more digits (schemas.numbers)
+        exact = load_exact(raw)["data"] if LONG_MANTISSA in raw.translate(SCAN_TABLE) else None
         try:
             data = entry.normalise(wire.data, exact)
         except NeedsExact:
@@ -112,19 +114,21 @@ def _finish(wire: Any, raw: bytes, time_range: TimeRange) -> ValidEvent | Reject
         broken = entry.business_rules(data)
         if broken:
             return Rejection.many(Reason.BUSINESS_RULE, broken)
-    return _construct(
-        specversion=wire.specversion,
-        id=wire.id,
-        source=wire.source,
-        type=entry.name,
-        time=time_text,
-        tenantid=wire.tenantid,
-        subject=wire.subject,
-        datacontenttype=wire.datacontenttype,
-        dataschema=wire.dataschema,
-        extensions=extensions,
-        family=entry.family,
-        data=data,
+    return _new_event(
+        {
+            "specversion": wire.specversion,
+            "id": wire.id,
+            "source": wire.source,
+            "type": entry.name,
+            "time": time_text,
+            "tenantid": wire.tenantid,
+            "subject": wire.subject,
+            "datacontenttype": wire.datacontenttype,
+            "dataschema": wire.dataschema,
+            "extensions": extensions,
+            "family": entry.family,
+            "data": data,
+        }
     )
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, PlainSerializer, StrictFloat, StrictInt, 
 
 from schemas.numbers import canonical_measure, canonical_number, to_decimal
 from schemas.registration import EventFamily, RegisteredType
-from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text, trusted_constructor
+from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text, trusted_builder
 
 FAMILY = "device.reading"
 TYPE_V1 = "com.contoso.device.reading.v1"
@@ -64,7 +64,7 @@ class DeviceReadingEnrichment(BaseModel):
     site: Annotated[str, text(1), Field(description="the device's site from the reference data, or 'unassigned'")]
 
 
-_new_reading = trusted_constructor(DeviceReading)
+_new_reading = trusted_builder(DeviceReading)
 _CACHE: dict[float, Decimal] = {}
 
 
@@ -96,24 +96,34 @@ def normalise(wire: DeviceReadingWire, exact: dict[str, Any] | None = None) -> D
             number literals that a float might not hold exactly.
     """
     if exact is None:
-        temperature = _measure(wire.temperature_c, None)
-        humidity = None if wire.humidity_pct is None else _measure(wire.humidity_pct, None)
-    else:
-        temperature = _measure(wire.temperature_c, exact["temperature_c"])
-        humidity = None if wire.humidity_pct is None else _measure(wire.humidity_pct, exact["humidity_pct"])
-    if exact is not None:
-        errors = []
-        if (msg := _range_error(temperature, TEMPERATURE_RANGE)) is not None:
-            errors.append(("data.temperature_c", msg))
-        if humidity is not None and (msg := _range_error(humidity, HUMIDITY_RANGE)) is not None:
-            errors.append(("data.humidity_pct", msg))
-        if errors:
-            return errors
+        get = _CACHE.get
+        temperature = get(wire.temperature_c) or _measure(wire.temperature_c, None)
+        value = wire.humidity_pct
+        humidity = None if value is None else get(value) or _measure(value, None)
+        return _new_reading(
+            {
+                "device_id": wire.device_id,
+                "temperature_c": temperature,
+                "humidity_pct": humidity,
+                "battery_pct": wire.battery_pct,
+            }
+        )
+    temperature = _measure(wire.temperature_c, exact["temperature_c"])
+    humidity = None if wire.humidity_pct is None else _measure(wire.humidity_pct, exact["humidity_pct"])
+    errors = []
+    if (msg := _range_error(temperature, TEMPERATURE_RANGE)) is not None:
+        errors.append(("data.temperature_c", msg))
+    if humidity is not None and (msg := _range_error(humidity, HUMIDITY_RANGE)) is not None:
+        errors.append(("data.humidity_pct", msg))
+    if errors:
+        return errors
     return _new_reading(
-        device_id=wire.device_id,
-        temperature_c=temperature,
-        humidity_pct=humidity,
-        battery_pct=wire.battery_pct,
+        {
+            "device_id": wire.device_id,
+            "temperature_c": temperature,
+            "humidity_pct": humidity,
+            "battery_pct": wire.battery_pct,
+        }
     )
 
 

@@ -13,10 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
-from schemas.money import MONEY_STRING_RE, Money, MoneyError, WireMoney, canonical_money, net_total
+from schemas.money import MONEY_STRING_RE, Money, MoneyError, WireMoney, cached_money, canonical_money, net_total
 from schemas.numbers import plain
 from schemas.registration import EventFamily, RegisteredType
-from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text, trusted_constructor
+from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text, trusted_builder
 
 FAMILY = "order.placed"
 TYPE_V1 = "com.contoso.order.placed.v1"
@@ -95,8 +95,8 @@ class OrderEnrichment(BaseModel):
 
 
 _NO_DISCOUNT = Decimal("0.00")
-_new_item = trusted_constructor(OrderItem)
-_new_order = trusted_constructor(OrderPlaced)
+_new_item = trusted_builder(OrderItem)
+_new_order = trusted_builder(OrderPlaced)
 
 
 def _price_loc(index: int) -> str:
@@ -120,33 +120,41 @@ def _normalise(
     errors: list[tuple[str, str]] = []
     items = []
     if exact is None:
+        cached = cached_money
         for index, item in enumerate(wire.items):
-            try:
-                price = canonical_money(item.unit_price)
-            except MoneyError as exc:
-                errors.append((f"data.items.{index}.unit_price", str(exc)))
-                continue
-            items.append(_new_item(sku=item.sku, quantity=item.quantity, unit_price=price))
+            value = item.unit_price
+            price = cached(value)
+            if price is None:
+                try:
+                    price = canonical_money(value)
+                except MoneyError as exc:
+                    errors.append((f"data.items.{index}.unit_price", str(exc)))
+                    continue
+            items.append(_new_item({"sku": item.sku, "quantity": item.quantity, "unit_price": price}))
         total_value = wire.total
     else:
         for index, (item, exact_item) in enumerate(zip(wire.items, exact["items"], strict=True)):
             price = _money(exact_item["unit_price"], partial(_price_loc, index), errors)
-            items.append(_new_item(sku=item.sku, quantity=item.quantity, unit_price=price))
+            items.append(_new_item({"sku": item.sku, "quantity": item.quantity, "unit_price": price}))
         total_value = exact["total"]
-    total = _money(total_value, lambda: "data.total", errors)
+    total = cached_money(total_value) if exact is None else None
+    if total is None:
+        total = _money(total_value, lambda: "data.total", errors)
     discount = _NO_DISCOUNT
     if discount_value is not None:
         discount = _money(discount_value, lambda: "data.discount", errors)
     if errors:
         return errors
     return _new_order(
-        order_id=wire.order_id,
-        customer_id=wire.customer_id,
-        currency=wire.currency,
-        channel=channel,
-        items=tuple(items),
-        total=total,
-        discount=discount,
+        {
+            "order_id": wire.order_id,
+            "customer_id": wire.customer_id,
+            "currency": wire.currency,
+            "channel": channel,
+            "items": tuple(items),
+            "total": total,
+            "discount": discount,
+        }
     )
 
 
