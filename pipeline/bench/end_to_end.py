@@ -87,6 +87,7 @@ def scale_point(settings: Settings, events: int, batch_size: int) -> dict[str, A
 
     with tempfile.TemporaryDirectory() as scratch:
         corpus = write_corpus(Path(scratch) / f"scale-{events}.ndjson", events, seed=events)
+        input_mib = round(corpus.stat().st_size / 2**20, 1)
         asyncio.run(reset_local_stores(settings))
         command = [
             sys.executable,
@@ -115,5 +116,5 @@ def scale_point(settings: Settings, events: int, batch_size: int) -> dict[str, A
         "events_per_s": report["events_per_s"],
         "process_s": round(elapsed, 1),
         "peak_rss_mib": round(peak_kib / 1024, 1),
-        "input_mib": round(corpus.stat().st_size / 2**20, 1) if corpus.exists() else None,
+        "input_mib": input_mib,
     }
