@@ -40,8 +40,8 @@ lint: setup
 typecheck: setup
 	$(PY) -m mypy
 
-## The whole suite; the test session starts the emulators and stops them at the end.
-test: setup lint
+## Lint, type check, then the whole suite; the test session starts the emulators and stops them at the end.
+test: setup lint typecheck
 	$(PY) -m pytest
 
 unit: setup
