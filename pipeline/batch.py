@@ -105,14 +105,16 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     if poison_content is not None:
         return await _fail_poison_events(batch, runtime, events, json.loads(poison_content))
     stored: list[dict[str, Any]] = []
+    stored_ids: set[str] = set()  # a batch may hold several copies of an event it stored once
     duplicates = 0
     dead: list[DeadLetter] = []
     for item in events:
         event = item.event
         doc_id = document_id(event.tenantid, event.source, event.id)
         existing = await runtime.documents.read(COSMOS_EVENTS, doc_id, doc_id)
-        if existing is not None and existing.get("batch_id") == batch_id and all(d["id"] != doc_id for d in stored):
+        if existing is not None and existing.get("batch_id") == batch_id and doc_id not in stored_ids:
             stored.append(existing)
+            stored_ids.add(doc_id)
         elif existing is not None and existing["content_key"] == event.content_key():
             duplicates += 1
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Well-known, public development credentials of Azurite and the Cosmos DB emulator. Never used in Azure.
 AZURITE_CONNECTION_STRING = (
@@ -98,10 +98,13 @@ class Settings:
     def local_emulators(cls, window_minutes: int = 1, ingest_batch_size: int = 100) -> Settings:
         return cls(
             blob=BlobSettings(connection_string=AZURITE_CONNECTION_STRING),
-            cosmos=CosmosSettings(endpoint=COSMOS_EMULATOR_ENDPOINT, key=COSMOS_EMULATOR_KEY, verify_tls=False),
+            cosmos=_EMULATOR_COSMOS,
             window_minutes=window_minutes,
             ingest_batch_size=ingest_batch_size,
         )
+
+
+_EMULATOR_COSMOS = CosmosSettings(endpoint=COSMOS_EMULATOR_ENDPOINT, key=COSMOS_EMULATOR_KEY, verify_tls=False)
 
 
 def _blob_settings(env: Mapping[str, str]) -> BlobSettings:
@@ -120,12 +123,7 @@ def _cosmos_settings(env: Mapping[str, str]) -> CosmosSettings:
     database = env.get("COSMOS_DATABASE", "pipeline")
     endpoint = env.get("CosmosDB__accountEndpoint")
     if not endpoint:
-        return CosmosSettings(
-            endpoint=COSMOS_EMULATOR_ENDPOINT,
-            database=database,
-            key=COSMOS_EMULATOR_KEY,
-            verify_tls=False,
-        )
+        return replace(_EMULATOR_COSMOS, database=database)
     key = env.get("CosmosDB__accountKey")  # the local emulator only; Azure accounts disable keys
     return CosmosSettings(
         endpoint=endpoint,
