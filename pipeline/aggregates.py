@@ -2,7 +2,8 @@
 
 A batch's contribution is merged into each window's row once: the row records the batches it has
 absorbed, so a retried or replayed aggregate step is a no-op, and concurrent batches serialise on the
-row's etag. Values are kept as exact decimal text; rounding happens only on export.
+row's etag. A tenant's rows share a partition, so a batch's changes to them travel as one request.
+Values are kept as exact decimal text; rounding happens only on export.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from typing import Any
 
 from pipeline.enrich import analytics_value
 from pipeline.settings import COSMOS_AGGREGATES
-from pipeline.stores.base import DocumentStore, PreconditionFailed
+from pipeline.stores.base import (
+    CONFLICT,
+    MAX_BATCH_OPERATIONS,
+    NOT_ATTEMPTED,
+    NOT_FOUND,
+    PRECONDITION_FAILED,
+    BatchOperation,
+    DocumentStore,
+)
 from pipeline.windows import decimal_text, round_cents
 
 EXACT = Context(prec=100)  # wide enough that sums of any realistic input never round
@@ -126,13 +135,18 @@ def _row(key: WindowKey, stats: WindowStats, batches: list[str]) -> dict[str, An
 
 
 class RowCache:
-    """The rows this worker wrote last, with their etags: most batches touch rows the worker itself
-    updated a moment ago, so a replace can go out without reading the row first. A stale entry costs
-    one failed conditional write (412) and a read; it can never cause a wrong result."""
+    """The rows this worker wrote last, with their etags, and a lock per tenant.
+
+    Most batches touch rows the worker itself updated a moment ago, so a replace can go out without
+    reading the row first; a stale entry costs one failed conditional write (412) and a read, and can
+    never cause a wrong result. The lock makes this worker's batches take turns on a tenant's rows, so
+    they do not race each other into 412s; other workers are kept out by the etags alone.
+    """
 
     def __init__(self, capacity: int = 100_000) -> None:
         self._rows: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._capacity = capacity
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def get(self, key: WindowKey) -> dict[str, Any] | None:
         row = self._rows.get((key.tenant_id, key.row_id))
@@ -149,51 +163,14 @@ class RowCache:
     def forget(self, key: WindowKey) -> None:
         self._rows.pop((key.tenant_id, key.row_id), None)
 
+    def lock(self, tenant_id: str) -> asyncio.Lock:
+        lock = self._locks.get(tenant_id)
+        if lock is None:
+            lock = self._locks[tenant_id] = asyncio.Lock()
+        return lock
 
-async def apply_contribution(
-    documents: DocumentStore, batch_id: str, key: WindowKey, stats: WindowStats, cache: RowCache | None = None
-) -> bool:
-    """Merge one batch's contribution into one row, once. False when the row already had it.
 
-    Without a cached copy, the row is created outright (one request when it is new: the common case
-    when events spread over many windows); with one, it is replaced on the cached etag. Either way a
-    lost race (409, 412) leads to a fresh read and another try.
-    """
-    cache = cache if cache is not None else RowCache(capacity=0)
-    current = cache.get(key)
-    if current is None:
-        written = await documents.create(COSMOS_AGGREGATES, _row(key, stats, [batch_id]))
-        if written is not None:
-            cache.put(written)
-            return True
-    while True:
-        if current is None:
-            current = await documents.read(COSMOS_AGGREGATES, key.row_id, key.tenant_id)
-        if current is None:
-            written = await documents.create(COSMOS_AGGREGATES, _row(key, stats, [batch_id]))
-            if written is not None:
-                cache.put(written)
-                return True
-            continue
-        if batch_id in current["batches"]:
-            cache.put(current)
-            return False
-        merged = WindowStats(
-            current["event_count"],
-            Decimal(current["value_sum"]),
-            Decimal(current["value_min"]),
-            Decimal(current["value_max"]),
-        )
-        merged.merge(stats)
-        try:
-            written = await documents.replace(
-                COSMOS_AGGREGATES, _row(key, merged, [*current["batches"], batch_id]), etag=current["_etag"]
-            )
-            cache.put(written)
-            return True
-        except PreconditionFailed:
-            cache.forget(key)
-            current = None  # the row changed since it was read (or cached): read it again
+_UNKNOWN: dict[str, Any] = {}  # a row whose state must be read before it can be written
 
 
 async def apply_contributions(
@@ -202,17 +179,93 @@ async def apply_contributions(
     stats: dict[WindowKey, WindowStats],
     *,
     cache: RowCache | None = None,
-    concurrency: int = 32,
 ) -> int:
-    """Apply a batch's contributions to every window it touched; returns the rows changed."""
-    limit = asyncio.Semaphore(concurrency)
+    """Merge one batch's contributions into every window row it touched, once; returns the rows changed.
 
-    async def one(key: WindowKey, value: WindowStats) -> bool:
-        async with limit:
-            return await apply_contribution(documents, batch_id, key, value, cache)
+    The rows of one tenant share a partition, so each tenant's changes go out together as transactional
+    batches: one request per tenant (per 100 rows) instead of one per row. A row without a cached copy
+    is created outright (the common case when events spread over many windows); a cached one is
+    replaced on its etag. A lost race (409, 412) leads to a fresh read of that row and another round.
+    """
+    cache = cache if cache is not None else RowCache(capacity=0)
+    by_tenant: dict[str, dict[WindowKey, WindowStats]] = {}
+    for key, value in stats.items():
+        by_tenant.setdefault(key.tenant_id, {})[key] = value
+    changed = await asyncio.gather(
+        *(_apply_tenant(documents, batch_id, tenant, rows, cache) for tenant, rows in by_tenant.items())
+    )
+    return sum(changed)
 
-    results = await asyncio.gather(*(one(k, v) for k, v in stats.items()))
-    return sum(results)
+
+async def apply_contribution(
+    documents: DocumentStore, batch_id: str, key: WindowKey, stats: WindowStats, cache: RowCache | None = None
+) -> bool:
+    """Merge one batch's contribution into one row, once. False when the row already had it."""
+    return await apply_contributions(documents, batch_id, {key: stats}, cache=cache) == 1
+
+
+async def _apply_tenant(
+    documents: DocumentStore,
+    batch_id: str,
+    tenant_id: str,
+    pending: dict[WindowKey, WindowStats],
+    cache: RowCache,
+) -> int:
+    pending = dict(pending)
+    changed = 0
+    async with cache.lock(tenant_id):
+        known: dict[WindowKey, dict[str, Any] | None] = {key: cache.get(key) for key in pending}
+        while pending:
+            unknown = [key for key in pending if known[key] is _UNKNOWN]
+            found = await asyncio.gather(*(documents.read(COSMOS_AGGREGATES, k.row_id, k.tenant_id) for k in unknown))
+            known.update(zip(unknown, found, strict=True))
+            writes: list[tuple[WindowKey, BatchOperation]] = []
+            for key, contribution in list(pending.items()):
+                current = known[key]
+                if current is None:
+                    writes.append((key, BatchOperation("create", _row(key, contribution, [batch_id]))))
+                elif batch_id in current["batches"]:
+                    cache.put(current)
+                    del pending[key]  # applied by an earlier attempt of this batch
+                else:
+                    merged = WindowStats.from_json(_stats_fields(current))
+                    merged.merge(contribution)
+                    row = _row(key, merged, [*current["batches"], batch_id])
+                    writes.append((key, BatchOperation("replace", row, current["_etag"])))
+            for chunk in _chunks(writes):
+                results = await documents.write_batch(COSMOS_AGGREGATES, tenant_id, [op for _, op in chunk])
+                for (key, _), result in zip(chunk, results, strict=True):
+                    if result.ok and result.doc is not None:
+                        cache.put(result.doc)
+                        del pending[key]
+                        changed += 1
+                    elif result.status in (CONFLICT, PRECONDITION_FAILED, NOT_FOUND):
+                        cache.forget(key)  # the row changed since it was read (or cached): read it again
+                        known[key] = _UNKNOWN
+                    elif result.status != NOT_ATTEMPTED:
+                        raise RuntimeError(f"writing aggregate row {key.row_id} of {tenant_id} failed: {result.status}")
+    return changed
+
+
+def _stats_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {"count": row["event_count"], "sum": row["value_sum"], "min": row["value_min"], "max": row["value_max"]}
+
+
+# A transactional batch carries at most 100 operations and 2 MB; rows grow with their `batches` lists.
+_BATCH_BYTES = 1_500_000
+
+
+def _chunks(writes: list[tuple[WindowKey, BatchOperation]]) -> list[list[tuple[WindowKey, BatchOperation]]]:
+    chunks: list[list[tuple[WindowKey, BatchOperation]]] = [[]]
+    size = 0
+    for write in writes:
+        row_bytes = 200 + sum(len(b) + 3 for b in write[1].doc["batches"])
+        if chunks[-1] and (len(chunks[-1]) == MAX_BATCH_OPERATIONS or size + row_bytes > _BATCH_BYTES):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(write)
+        size += row_bytes
+    return [chunk for chunk in chunks if chunk]
 
 
 def csv_row(doc: dict[str, Any]) -> list[str]:

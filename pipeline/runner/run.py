@@ -125,6 +125,7 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         window_minutes=options.window_minutes,
     )
     report["store_requests"] = dict(getattr(runtime.documents, "requests", {}))
+    report["store_batched_operations"] = dict(getattr(runtime.documents, "batched_operations", {}))
     report["batch_latencies_s"] = totals.batch_latencies_s
     metrics = get_metrics()
     if isinstance(metrics, InMemoryMetrics):

@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 Document = dict[str, Any]
+
+# Statuses of one operation in a transactional batch (the Cosmos DB codes).
+CONFLICT = 409  # create: a document with that id already exists
+PRECONDITION_FAILED = 412  # replace: the document changed since its etag was read
+NOT_FOUND = 404  # replace: the document is gone
+NOT_ATTEMPTED = 424  # failed dependency: another operation of the batch failed
+MAX_BATCH_OPERATIONS = 100  # Cosmos DB's limit per transactional batch
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOperation:
+    """One write in a transactional batch: create `doc`, or replace it if unchanged since `etag`."""
+
+    kind: Literal["create", "replace"]
+    doc: Document
+    etag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    status: int
+    doc: Document | None = None  # as stored (with its new `_etag`) when the write succeeded
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
 
 class PreconditionFailed(Exception):
@@ -32,13 +59,22 @@ class DocumentStore(Protocol):
         already exists in its partition."""
 
     async def read(self, container: str, doc_id: str, partition_key: str) -> Document | None: ...
-    async def read_many(self, container: str, keys: list[tuple[str, str]]) -> list[Document]:
-        """Point-read many (id, partition key) pairs at once; missing ones are left out."""
-
     async def upsert(self, container: str, doc: Document) -> None: ...
     async def replace(self, container: str, doc: Document, *, etag: str) -> Document:
         """Replace `doc` if it is unchanged since `etag` was read, else raise PreconditionFailed;
         returns it as stored (with its new `_etag`)."""
+
+    async def write_batch(
+        self, container: str, partition_key: str, operations: Sequence[BatchOperation]
+    ) -> list[BatchResult]:
+        """Send up to MAX_BATCH_OPERATIONS writes to one partition as one transactional batch: one request.
+
+        Returns one result per operation, in order. Azure applies all or none: when one operation
+        fails (CONFLICT, PRECONDITION_FAILED, NOT_FOUND), every other one is NOT_ATTEMPTED. The local
+        Cosmos DB API server is not atomic: it applies the operations before the failing one (they come
+        back ok) and stops there. Callers that retry exactly the operations that did not come back ok are
+        correct on both.
+        """
 
     async def query_all(self, container: str) -> list[Document]: ...
     async def drop_database(self) -> None: ...

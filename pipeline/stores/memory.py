@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from pipeline.stores.base import Document, PreconditionFailed
+from pipeline.stores.base import (
+    CONFLICT,
+    NOT_ATTEMPTED,
+    NOT_FOUND,
+    PRECONDITION_FAILED,
+    BatchOperation,
+    BatchResult,
+    Document,
+    PreconditionFailed,
+)
 
 
 class MemoryBlobStore:
@@ -66,10 +75,6 @@ class MemoryDocumentStore:
         doc = self.containers[container].get(self._key(container, doc_id, partition_key))
         return copy.deepcopy(doc) if doc is not None else None
 
-    async def read_many(self, container: str, keys: list[tuple[str, str]]) -> list[Document]:
-        found = [await self.read(container, doc_id, pk) for doc_id, pk in keys]
-        return [doc for doc in found if doc is not None]
-
     async def upsert(self, container: str, doc: Document) -> None:
         self.containers[container][self._key_of(container, doc)] = self._stamp(doc)
 
@@ -81,6 +86,30 @@ class MemoryDocumentStore:
             raise PreconditionFailed(doc["id"])
         items[key] = self._stamp(doc)
         return copy.deepcopy(items[key])
+
+    async def write_batch(
+        self, container: str, partition_key: str, operations: Sequence[BatchOperation]
+    ) -> list[BatchResult]:
+        """All or none, as on Azure."""
+        items = self.containers[container]
+        for index, op in enumerate(operations):
+            if str(op.doc[self._partition_paths[container]]) != partition_key:
+                raise ValueError(f"operation {index} is not in partition {partition_key!r}")
+            current = items.get(self._key_of(container, op.doc))
+            if op.kind == "create" and current is not None:
+                failure = CONFLICT
+            elif op.kind == "replace" and current is None:
+                failure = NOT_FOUND
+            elif op.kind == "replace" and current is not None and current["_etag"] != op.etag:
+                failure = PRECONDITION_FAILED
+            else:
+                continue
+            return [BatchResult(failure if i == index else NOT_ATTEMPTED) for i in range(len(operations))]
+        results = []
+        for op in operations:
+            stored = items[self._key_of(container, op.doc)] = self._stamp(op.doc)
+            results.append(BatchResult(201 if op.kind == "create" else 200, copy.deepcopy(stored)))
+        return results
 
     async def query_all(self, container: str) -> list[Document]:
         return [copy.deepcopy(doc) for doc in self.containers[container].values()]

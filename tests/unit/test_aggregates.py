@@ -2,6 +2,7 @@ import asyncio
 from decimal import Decimal
 
 from pipeline.aggregates import (
+    RowCache,
     WindowKey,
     WindowStats,
     apply_contribution,
@@ -11,6 +12,7 @@ from pipeline.aggregates import (
     csv_row,
 )
 from pipeline.runtime import COSMOS_CONTAINERS
+from pipeline.stores.base import NOT_ATTEMPTED, PRECONDITION_FAILED, BatchOperation
 from pipeline.stores.memory import MemoryDocumentStore
 from pipeline.windows import window_start
 
@@ -71,3 +73,34 @@ def test_export_rounds_half_even_to_two_decimals():
         "value_max": "2.5",
     }
     assert csv_row(row)[5:] == ["0.12", "-0.14", "2.50"]
+
+
+async def test_a_tenants_rows_travel_as_one_batch_and_a_stale_cache_costs_a_read_not_a_wrong_row():
+    documents = await store()
+    cache = RowCache()
+    keys = [WindowKey("acme", "order.placed", f"2026-11-01T10:{m:02d}:00Z", 1) for m in range(30)]
+    first = {k: WindowStats.of(Decimal(1)) for k in keys}
+    assert await apply_contributions(documents, "b1", first, cache=cache) == 30
+    other_worker = RowCache()  # knows nothing: its creates conflict, it reads and replaces
+    assert await apply_contributions(documents, "b2", {keys[3]: WindowStats.of(Decimal(5))}, cache=other_worker) == 1
+    # this worker's cached etag of keys[3] is stale now; the batch must still land exactly
+    assert await apply_contributions(documents, "b3", first, cache=cache) == 30
+    assert await apply_contributions(documents, "b3", first, cache=cache) == 0  # a retry changes nothing
+    rows = {row["id"]: row for row in await documents.query_all("aggregates")}
+    assert rows[keys[3].row_id]["event_count"] == 3 and rows[keys[3].row_id]["value_sum"] == "7"
+    assert rows[keys[3].row_id]["batches"] == ["b1", "b2", "b3"]
+    assert all(rows[k.row_id]["event_count"] == 2 for k in keys if k != keys[3])
+
+
+async def test_the_memory_store_applies_a_batch_all_or_none_as_azure_does():
+    documents = await store()
+    row = {"id": "r", "tenant_id": "t", "batches": []}
+    (created,) = await documents.write_batch("aggregates", "t", [BatchOperation("create", row)])
+    assert created.ok
+    results = await documents.write_batch(
+        "aggregates",
+        "t",
+        [BatchOperation("create", {**row, "id": "new"}), BatchOperation("replace", row, etag="stale")],
+    )
+    assert [r.status for r in results] == [NOT_ATTEMPTED, PRECONDITION_FAILED]
+    assert await documents.read("aggregates", "new", "t") is None

@@ -55,6 +55,12 @@ class FlakyDocuments(MemoryDocumentStore):
         await self._maybe_fail()
         return await super().replace(container, doc, etag=etag)
 
+    async def write_batch(self, container, partition_key, operations):
+        await self._maybe_fail()
+        results = await super().write_batch(container, partition_key, operations)
+        await self._maybe_fail()  # the batch landed but the answer was lost
+        return results
+
 
 def variants(index: int) -> list[dict]:
     minute = f"2026-11-01T10:{index % 7:02d}:{index % 60:02d}Z"
