@@ -126,6 +126,7 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
     )
     report["store_requests"] = dict(getattr(runtime.documents, "requests", {}))
     report["store_batched_operations"] = dict(getattr(runtime.documents, "batched_operations", {}))
+    report["blob_requests"] = dict(getattr(runtime.blobs, "requests", {}))
     report["batch_latencies_s"] = totals.batch_latencies_s
     metrics = get_metrics()
     if isinstance(metrics, InMemoryMetrics):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +31,7 @@ class AzureBlobStore:
             self._credential = azure_credential(settings.client_id)
             self._service = BlobServiceClient(settings.account_url, credential=self._credential, **_RETRY)
         self._endpoint = self._service.url
+        self.requests: Counter[str] = Counter()  # requests sent, by kind and container: for the run report
 
     async def ensure_containers(self, names: Iterable[str]) -> None:
         for name in names:
@@ -39,10 +41,12 @@ class AzureBlobStore:
                 pass
 
     async def put(self, container: str, name: str, data: bytes) -> None:
+        self.requests[f"put {container}"] += 1
         blob = self._service.get_blob_client(container, name)
         await self._guard(blob.upload_blob(data, overwrite=True))
 
     async def get(self, container: str, name: str) -> bytes | None:
+        self.requests[f"get {container}"] += 1
         blob = self._service.get_blob_client(container, name)
         try:
             downloader = await self._guard(blob.download_blob())
