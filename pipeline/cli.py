@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipeline import schema_commands
 from pipeline.errors import TransientError
+from pipeline.functions_host.workers import default_worker_processes
 from pipeline.reference import ReferenceDataError
 from pipeline.settings import SettingsError
 from schemas import Reason
@@ -18,6 +19,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value
 
 
@@ -68,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=8,
         metavar="N",
         help="partitions processed side by side (default: %(default)s)",
+    )
+    run.add_argument(
+        "--workers",
+        type=_non_negative,
+        default=default_worker_processes(),
+        metavar="N",
+        help="worker processes running the activities, as FUNCTIONS_WORKER_PROCESS_COUNT; "
+        "0 runs them in the runner's process (default: the CPUs, %(default)s)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument(
@@ -165,6 +181,7 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline.runner.inputs import InputError
     from pipeline.runner.run import RunFailed, RunOptions, print_summary, run
 
+    log_path = args.log_file or args.out / "logs.ndjson"
     options = RunOptions(
         inputs=args.input,
         reference=args.reference,
@@ -174,11 +191,15 @@ def _run(args: argparse.Namespace) -> int:
         window_minutes=args.window_minutes,
         partitions=args.partitions,
         quiet=args.quiet,
+        workers=args.workers,
+        log_file=log_path,
+        log_level=args.log_level,
     )
     from pipeline.observability import configure_logging
 
     args.out.mkdir(parents=True, exist_ok=True)
-    log_file = (args.log_file or args.out / "logs.ndjson").open("w", encoding="utf-8")
+    log_path.write_text("", encoding="utf-8")
+    log_file = log_path.open("a", encoding="utf-8")  # appending: the worker processes write to it too
     configure_logging(args.log_level, stream=log_file)
     try:
         report = asyncio.run(run(options))

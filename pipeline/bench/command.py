@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.bench import end_to_end, validation
+from pipeline.functions_host.workers import default_worker_processes
 from pipeline.settings import Settings
 
 
@@ -18,7 +19,11 @@ def run_benchmarks(out: Path, events: int, sizes: list[int], batch_size: int) ->
     print("validation …", flush=True)
     results: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "processor": platform.machine(), "cpus": _cpus()},
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.machine(),
+            "cpus": default_worker_processes(),
+        },
         "validation": validation.measure(),
     }
     print(f"end to end, {events:,} events, and the floor …", flush=True)
@@ -37,12 +42,6 @@ def run_benchmarks(out: Path, events: int, sizes: list[int], batch_size: int) ->
     return results
 
 
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def format_table(results: dict[str, Any]) -> str:
     lines = ["", "measure                                   value      floor / goal"]
     for label, v in results["validation"].items():
@@ -53,7 +52,12 @@ def format_table(results: dict[str, Any]) -> str:
     e = results["end_to_end"]
     lines.append(
         f"end to end events/s ({e['events']:,} events)     {e['pipeline_events_per_s']:>8,.0f}   "
-        f"floor {e['floor_upserts_per_s']:,.0f} upserts/s → ratio {e['ratio']:.2f} (goal ≥ {e['goal_ratio_at_least']})"
+        f"floor {e['floor_upserts_per_s']:,.0f} upserts/s → ratio {e['ratio']:.2f} "
+        f"(goal ≥ {e['goal_ratio_at_least']}), activities in {e['activity_worker_processes']} worker processes"
+    )
+    lines.append(
+        f"  the same, all in one Python process     {e['in_process_events_per_s']:>8,.0f}   "
+        f"ratio {e['in_process_ratio']:.2f}"
     )
     eco = e["economy_per_1000_events"]
     lines.append(
@@ -67,7 +71,8 @@ def format_table(results: dict[str, Any]) -> str:
     for point in results["scale"]:
         lines.append(
             f"scale {point['events']:>9,} events: {point['events_per_s']:>8,.0f} events/s, "
-            f"peak RSS {point['peak_rss_mib']:,.0f} MiB (input {point['input_mib']} MiB)"
+            f"peak RSS {point['peak_rss_mib']:,.0f} MiB over {point['processes']} processes "
+            f"(input {point['input_mib']} MiB)"
         )
     if "scale_spread" in results:
         lines.append(f"scale spread (max-min)/max: {results['scale_spread']:.0%} (goal ≤ 20%)")

@@ -4,7 +4,6 @@ scale curve with peak memory, and the Cosmos DB requests per event with an RU es
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.bench.floor import bare_upserts_per_s
+from pipeline.functions_host.workers import default_worker_processes
 from pipeline.runner.run import RunOptions, run
 from pipeline.runtime import Runtime, reset_local_stores
 from pipeline.settings import COSMOS_EVENTS, Settings
@@ -47,13 +47,24 @@ async def mean_document_bytes(settings: Settings, sample: int = 200) -> int:
 
 
 async def pipeline_vs_floor(settings: Settings, events: int, batch_size: int) -> dict[str, Any]:
+    """The pipeline as `python -m pipeline run` runs it (activities in one worker process per CPU), then
+    with every activity in the runner's own process (the figure for one Python process), then the floor."""
+    workers = default_worker_processes()
     with tempfile.TemporaryDirectory() as scratch:
         corpus = write_corpus(Path(scratch) / "bench.ndjson", events)
-        await reset_local_stores(settings)
-        options = RunOptions(
-            inputs=[corpus], reference=REFERENCE, out=Path(scratch) / "out", batch_size=batch_size, quiet=True
-        )
-        report = await run(options, settings)
+        reports = {}
+        for processes in (0, workers):
+            await reset_local_stores(settings)
+            options = RunOptions(
+                inputs=[corpus],
+                reference=REFERENCE,
+                out=Path(scratch) / f"out-{processes}",
+                batch_size=batch_size,
+                quiet=True,
+                workers=processes,
+            )
+            reports[processes] = await run(options, settings)
+    report, in_process = reports[workers], reports[0]
     size = await mean_document_bytes(settings)
     floor = await bare_upserts_per_s(settings, report["stored"], size)
     requests = report.get("store_requests", {})
@@ -66,11 +77,14 @@ async def pipeline_vs_floor(settings: Settings, events: int, batch_size: int) ->
         "events": report["received"],
         "stored": report["stored"],
         "pipeline_events_per_s": report["events_per_s"],
+        "activity_worker_processes": workers,
         "floor_upserts_per_s": round(floor, 1),
         "floor_documents": report["stored"],
         "document_bytes": size,
         "ratio": round(report["events_per_s"] / floor, 2),
         "goal_ratio_at_least": 0.8,
+        "in_process_events_per_s": in_process["events_per_s"],
+        "in_process_ratio": round(in_process["events_per_s"] / floor, 2),
         "economy_per_1000_events": {
             "orchestrations": round(report["orchestrations"] / thousands, 1),
             "activity_executions": round(report["activities"] / thousands, 1),
@@ -86,7 +100,8 @@ async def pipeline_vs_floor(settings: Settings, events: int, batch_size: int) ->
 
 
 def scale_point(settings: Settings, events: int, batch_size: int) -> dict[str, Any]:
-    """One size, in a fresh process, so its peak memory is its own."""
+    """One size, in a fresh runner process (with its worker processes), so its peak memory is its own:
+    the sum over the process tree, sampled every 0.2 s."""
     import asyncio
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -108,17 +123,37 @@ def scale_point(settings: Settings, events: int, batch_size: int) -> dict[str, A
         ]
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
+        peak_tree_kib = 0
+        while process.poll() is None:
+            peak_tree_kib = max(peak_tree_kib, _tree_rss_kib(process.pid))
+            time.sleep(0.2)
+        status = process.returncode
         elapsed = time.perf_counter() - started
         if status != 0:
             detail = process.stderr.read().decode()[-500:] if process.stderr else ""
             raise RuntimeError(f"scale run of {events} events failed: {detail}")
         report = json.loads(Path(f"{scratch}/out/report.json").read_text())
-    peak_kib = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss // 1024
     return {
         "events": events,
         "events_per_s": report["events_per_s"],
         "process_s": round(elapsed, 1),
-        "peak_rss_mib": round(peak_kib / 1024, 1),
+        "peak_rss_mib": round(peak_tree_kib / 1024, 1),
+        "processes": 1 + report.get("activity_processes", 0),
         "input_mib": input_mib,
     }
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc; 0 where it is not available)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        pending.extend(int(child) for child in children)
+    return total

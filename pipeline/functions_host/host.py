@@ -26,6 +26,7 @@ from pipeline.functions_host.instance_runtime import EngineStats, OverridableSta
 from pipeline.functions_host.replay import OrchestrationEngine
 from pipeline.functions_host.sdk_session import close_client_session, reset_client_session
 from pipeline.functions_host.starters import call_function, http_request, match_route, resolve_function
+from pipeline.functions_host.workers import ActivityWorkers
 
 
 class LocalFunctionsHost:
@@ -41,6 +42,8 @@ class LocalFunctionsHost:
         task_hub: The task hub name clients see.
         overridable_existing_instance_states: As host.json `durableTask.overridableExistingInstanceStates`.
         host, port: Where the Durable HTTP API listens (port 0: a free port).
+        workers: Worker processes to run activity attempts in (None: in this process), started and
+            stopped with the host.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class LocalFunctionsHost:
         overridable_existing_instance_states: OverridableStates = "NonRunningStates",
         host: str = "127.0.0.1",
         port: int = 0,
+        workers: ActivityWorkers | None = None,
     ) -> None:
         self.app = app
         self.index: FunctionIndex = index_app(app)
@@ -66,7 +70,9 @@ class LocalFunctionsHost:
             "timer_scale": timer_scale,
             "verify": verify,
             "overridable_existing_instance_states": overridable_existing_instance_states,
+            "workers": workers,
         }
+        self.workers = workers
         self._task_hub = task_hub
         self._address = (host, port)
         self._engine: OrchestrationEngine | None = None
@@ -74,6 +80,8 @@ class LocalFunctionsHost:
 
     async def __aenter__(self) -> LocalFunctionsHost:
         reset_client_session()
+        if self.workers is not None:
+            await self.workers.start()
         self._engine = OrchestrationEngine(self.index, **self._engine_options)
         self._api = DurableHttpApi(self._engine, task_hub=self._task_hub)
         await self._api.start(*self._address)
@@ -85,6 +93,8 @@ class LocalFunctionsHost:
         await self.engine.close()
         await self.api.stop()
         await close_client_session()
+        if self.workers is not None:
+            await self.workers.close()
 
     @property
     def engine(self) -> OrchestrationEngine:

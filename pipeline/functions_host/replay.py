@@ -41,6 +41,7 @@ from pipeline.functions_host.instance_runtime import (
     ParentRef,
 )
 from pipeline.functions_host.shim import ScheduledWork, WorkKind
+from pipeline.functions_host.workers import ActivityWorkers
 
 
 class OrchestrationEngine:
@@ -56,8 +57,10 @@ class OrchestrationEngine:
         timer_scale: float = 1.0,
         verify: bool = True,
         overridable_existing_instance_states: OverridableStates = "NonRunningStates",
+        workers: ActivityWorkers | None = None,
     ) -> None:
         self.index = index
+        self.workers = workers
         self.store: HistoryStore = store if store is not None else InMemoryHistoryStore()
         self.timer_scale = timer_scale
         self.verify = verify
@@ -381,7 +384,10 @@ class OrchestrationEngine:
             self.stats.activity_executions += 1
             try:
                 function = self.index.activity(name)
-                result = await run_activity(function, work.input_json)
+                if self.workers is not None:
+                    result = await self.workers.run(name, work.input_json)
+                else:
+                    result = await run_activity(function, work.input_json)
                 event = h.task_completed(live.now(), work.task_id, result)
             except (ActivityFailure, FunctionNotFoundError) as exc:
                 failure = exc if isinstance(exc, ActivityFailure) else missing_activity_failure(name)

@@ -16,13 +16,16 @@ import hashlib
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrations.orchestrator import AGGREGATE, FAIL
 from pipeline.analytics.export import export_window_aggregates, write_local_files
 from pipeline.cost import estimate_run_cost
 from pipeline.functions_host import LocalFunctionsHost, RuntimeStatus
+from pipeline.functions_host.workers import ActivityWorkers, WorkerSetup
 from pipeline.ingest import manifest_blob
 from pipeline.observability import InMemoryMetrics, get_metrics
 from pipeline.reference import upload_reference
@@ -52,6 +55,9 @@ class RunOptions:
     partitions: int = 8
     quiet: bool = False
     timer_scale: float = 1.0  # real seconds per durable-timer second (retry intervals); tests shorten it
+    workers: int = 0  # activity worker processes; 0 runs activities in the runner's own process
+    log_file: Path | None = None  # where worker processes append their JSON log lines
+    log_level: str = "INFO"
 
 
 async def run(options: RunOptions, settings: Settings | None = None) -> dict[str, Any]:
@@ -75,9 +81,19 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
 
     totals = RunTotals()
     progress = Progress(sum(f.stat().st_size for f in files)) if not options.quiet else None
+    activity_workers = None
+    if options.workers:
+        setup = WorkerSetup("function_app:app", runtime.settings, options.log_file, options.log_level)
+        # The aggregate steps share one process: its row cache then sees every row write, so a tenant's
+        # rows go out in one request per batch instead of racing another process's stale etags.
+        activity_workers = ActivityWorkers(options.workers, setup, pinned=frozenset({AGGREGATE, FAIL}))
     started = time.monotonic()
     async with LocalFunctionsHost(
-        app, max_concurrent_orchestrations=options.partitions, verify=False, timer_scale=options.timer_scale
+        app,
+        max_concurrent_orchestrations=options.partitions,
+        verify=False,
+        timer_scale=options.timer_scale,
+        workers=activity_workers,
     ) as host:
         invoke = functools.partial(host.call_starter, TRIGGERS[options.via])
         driver: Driver
@@ -124,9 +140,17 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         batch_size=options.batch_size,
         window_minutes=options.window_minutes,
     )
-    report["store_requests"] = dict(getattr(runtime.documents, "requests", {}))
-    report["store_batched_operations"] = dict(getattr(runtime.documents, "batched_operations", {}))
-    report["blob_requests"] = dict(getattr(runtime.blobs, "requests", {}))
+    counts = {
+        "documents": Counter(getattr(runtime.documents, "requests", {})),
+        "documents_batched": Counter(getattr(runtime.documents, "batched_operations", {})),
+        "blobs": Counter(getattr(runtime.blobs, "requests", {})),
+    }
+    for store, worker_counts in (activity_workers.requests if activity_workers else {}).items():
+        counts[store].update(worker_counts)
+    report["store_requests"] = dict(counts["documents"])
+    report["store_batched_operations"] = dict(counts["documents_batched"])
+    report["blob_requests"] = dict(counts["blobs"])
+    report["activity_processes"] = options.workers
     report["batch_latencies_s"] = totals.batch_latencies_s
     metrics = get_metrics()
     if isinstance(metrics, InMemoryMetrics):

@@ -1,0 +1,278 @@
+"""Activity attempts in separate Python worker processes, as `FUNCTIONS_WORKER_PROCESS_COUNT` runs them.
+
+The Functions host hands invocations to one or more language worker processes; Python apps use
+several to get past the GIL. `ActivityWorkers` does the same for the local host: each worker process
+imports the app, indexes it, builds its own stores on its own event loop, and runs many activity
+attempts at once. Inputs and results cross the process boundary as the same JSON text the
+in-process path uses, so an activity cannot tell the difference.
+
+What a worker records for the run report travels back to the parent: the metrics with every result,
+the store request counts when the worker stops. A worker that dies fails its in-flight attempts (the
+orchestration's retry policy sends them to a live worker); a worker whose parent dies exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import itertools
+import logging
+import multiprocessing
+import os
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from pipeline.functions_host.activities import ActivityFailure, missing_activity_failure, run_activity
+from pipeline.functions_host.indexing import FunctionNotFoundError, index_app
+from pipeline.observability.metrics import Attributes, get_metrics, set_metrics
+
+_log = logging.getLogger(__name__)
+
+
+def default_worker_processes() -> int:
+    """One worker process per CPU this process may use."""
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return max(len(cpus), 1)
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker process needs to run the app's activities like the parent would."""
+
+    app: str  # "module:attribute" of the Functions app, e.g. "function_app:app"
+    settings: Any = None  # pipeline.settings.Settings: the stores the activities use (None: none installed)
+    log_file: Path | None = None
+    log_level: str = "INFO"
+
+
+@dataclass
+class _Worker:
+    process: Any
+    connection: Connection
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: dict[int, asyncio.Future[str]] = field(default_factory=dict)
+    alive: bool = True
+
+
+class ActivityWorkers:
+    """A pool of worker processes; `run` is a drop-in for the in-process `run_activity`."""
+
+    def __init__(self, processes: int, setup: WorkerSetup, *, pinned: frozenset[str] = frozenset()) -> None:
+        """`pinned`: activities that all run in the first worker (while it lives), e.g. those whose writes
+        contend and which keep a per-process cache, so that cache stays the only writer's."""
+        if processes < 1:
+            raise ValueError("processes must be at least 1")
+        self._count = processes
+        self._setup = setup
+        self._pinned = pinned
+        self._workers: list[_Worker] = []
+        self._ids = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.requests: dict[str, Counter[str]] = {}  # the workers' store request counts, once they stopped
+
+    async def start(self) -> None:
+        """Start the processes and wait until each has imported the app and built its stores."""
+        self._loop = asyncio.get_running_loop()
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs an event loop
+        for number in range(self._count):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(
+                target=_worker_main, args=(child_end, self._setup), name=f"activity-worker-{number}", daemon=True
+            )
+            process.start()
+            child_end.close()
+            self._workers.append(_Worker(process, parent_end))
+        ready = await asyncio.gather(*(asyncio.to_thread(w.connection.recv) for w in self._workers))
+        for worker, message in zip(self._workers, ready, strict=True):
+            if message != ("ready",):
+                raise RuntimeError(f"activity worker {worker.process.name} failed to start: {message}")
+            threading.Thread(target=self._receive, args=(worker,), daemon=True).start()
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers]
+
+    async def run(self, name: str, input_json: str | None) -> str:
+        """Run one attempt of activity `name` in the least busy live worker; result or ActivityFailure."""
+        assert self._loop is not None, "start() first"
+        live = [w for w in self._workers if w.alive]
+        if not live:
+            raise ActivityFailure(f"Activity function '{name}' failed: no live worker process", "{}")
+        if name in self._pinned and live[0] is self._workers[0]:
+            worker = live[0]
+        else:
+            worker = min(live, key=lambda w: len(w.in_flight))
+        task_id = next(self._ids)
+        future: asyncio.Future[str] = self._loop.create_future()
+        worker.in_flight[task_id] = future
+        try:
+            with worker.lock:
+                worker.connection.send(("run", task_id, name, input_json))
+        except (BrokenPipeError, OSError):
+            self._lost(worker)
+        return await future
+
+    async def close(self) -> None:
+        """Stop the workers, collecting their store request counts."""
+        for worker in self._workers:
+            if worker.alive:
+                with worker.lock:
+                    try:
+                        worker.connection.send(("stop",))
+                    except (BrokenPipeError, OSError):
+                        worker.alive = False
+        for worker in self._workers:
+            await asyncio.to_thread(worker.process.join, 30)
+            if worker.process.is_alive():
+                worker.process.kill()
+            worker.connection.close()
+
+    def _receive(self, worker: _Worker) -> None:
+        """Reader thread: hands each result to the waiting attempt on the parent's event loop."""
+        assert self._loop is not None
+        loop = self._loop
+        while True:
+            try:
+                message = worker.connection.recv()
+            except (EOFError, OSError):
+                break
+            if message[0] == "stopped":
+                for store, counts in message[1].items():
+                    self.requests.setdefault(store, Counter()).update(counts)
+                break
+            _, task_id, outcome, payload, metrics = message
+            loop.call_soon_threadsafe(self._settle, worker, task_id, outcome, payload, metrics)
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(self._lost, worker)
+
+    def _settle(self, worker: _Worker, task_id: int, outcome: str, payload: Any, metrics: list[Any]) -> None:
+        replay_metrics(metrics)
+        future = worker.in_flight.pop(task_id)
+        if future.done():
+            return
+        if outcome == "ok":
+            future.set_result(payload)
+        else:
+            future.set_exception(ActivityFailure(*payload))
+
+    def _lost(self, worker: _Worker) -> None:
+        worker.alive = False
+        for future in worker.in_flight.values():
+            if not future.done():
+                reason = f"the worker process {worker.process.name} exited during the attempt"
+                future.set_exception(ActivityFailure(reason, "{}"))
+        worker.in_flight.clear()
+
+
+class ForwardingMetrics:
+    """A worker's metrics: buffered, and sent to the parent with the next result."""
+
+    def __init__(self) -> None:
+        self.buffer: list[tuple[str, str, float, dict[str, str]]] = []
+
+    def add(self, name: str, value: float = 1, attributes: Attributes | None = None) -> None:
+        self.buffer.append(("add", name, value, dict(attributes or {})))
+
+    def record(self, name: str, value: float, attributes: Attributes | None = None) -> None:
+        self.buffer.append(("record", name, value, dict(attributes or {})))
+
+    def drain(self) -> list[tuple[str, str, float, dict[str, str]]]:
+        drained, self.buffer = self.buffer, []
+        return drained
+
+
+def replay_metrics(calls: list[Any]) -> None:
+    metrics = get_metrics()
+    for kind, name, value, attributes in calls:
+        (metrics.add if kind == "add" else metrics.record)(name, value, attributes)
+
+
+def _worker_main(connection: Connection, setup: WorkerSetup) -> None:
+    """The worker process: import and index the app, then run attempts until told to stop."""
+    try:
+        if setup.log_file is not None:
+            from pipeline.observability import configure_logging
+
+            configure_logging(setup.log_level, stream=setup.log_file.open("a", encoding="utf-8"))
+        module, _, attribute = setup.app.partition(":")
+        index = index_app(getattr(importlib.import_module(module), attribute))
+        metrics = ForwardingMetrics()
+        set_metrics(metrics)
+    except Exception as error:  # the parent reports it and stops
+        connection.send(("failed", f"{type(error).__name__}: {error}"))
+        return
+    asyncio.run(_serve(connection, setup, index, metrics))
+
+
+async def _serve(connection: Connection, setup: WorkerSetup, index: Any, metrics: ForwardingMetrics) -> None:
+    from pipeline.runtime import Runtime, install_runtime
+
+    runtime = Runtime.from_settings(setup.settings) if setup.settings is not None else None
+    if runtime is not None:
+        install_runtime(runtime)
+    loop = asyncio.get_running_loop()
+    send_lock = threading.Lock()
+    stopping = loop.create_future()
+    tasks: set[asyncio.Task[None]] = set()
+
+    def send(message: tuple[Any, ...]) -> None:
+        with send_lock:
+            connection.send(message)
+
+    async def attempt(task_id: int, name: str, input_json: str | None) -> None:
+        try:
+            result = await run_activity(_function(index, name), input_json)
+            message: tuple[Any, ...] = ("result", task_id, "ok", result, metrics.drain())
+        except ActivityFailure as failure:
+            message = ("result", task_id, "failed", (failure.reason, failure.details), metrics.drain())
+        except Exception as error:  # never leave the parent waiting
+            reason = f"Activity function '{name}' failed: {type(error).__name__}: {error}"
+            message = ("result", task_id, "failed", (reason, "{}"), metrics.drain())
+        await asyncio.to_thread(send, message)
+
+    def start(task_id: int, name: str, input_json: str | None) -> None:
+        task = loop.create_task(attempt(task_id, name, input_json))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def receive() -> None:
+        while True:
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):  # the parent is gone: stop at once
+                os._exit(0)
+            if message[0] == "stop":
+                loop.call_soon_threadsafe(stopping.set_result, None)
+                return
+            _, task_id, name, input_json = message
+            loop.call_soon_threadsafe(start, task_id, name, input_json)
+
+    send(("ready",))
+    threading.Thread(target=receive, daemon=True).start()
+    await stopping
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+    counts: dict[str, dict[str, int]] = {}
+    if runtime is not None:
+        counts = {
+            store: dict(getattr(client, attribute, {}))
+            for store, client, attribute in (
+                ("documents", runtime.documents, "requests"),
+                ("documents_batched", runtime.documents, "batched_operations"),
+                ("blobs", runtime.blobs, "requests"),
+            )
+        }
+        await runtime.close()
+    send(("stopped", counts))
+
+
+def _function(index: Any, name: str) -> Any:
+    try:
+        return index.activity(name)
+    except FunctionNotFoundError as error:
+        raise missing_activity_failure(name) from error
+
