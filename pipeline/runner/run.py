@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,7 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
                 totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
                 if progress:
                     progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
+                queue.task_done()
 
         workers = [asyncio.create_task(partition_worker(p)) for p in range(options.partitions)]
         try:
@@ -186,23 +188,51 @@ async def _feed(
         bucket = pending[event.partition]
         bucket.append(event)
         if len(bucket) == options.batch_size:
-            await _put(queues[event.partition], bucket, workers)
+            await _unless_a_worker_fails(queues[event.partition].put(bucket), workers)
             pending[event.partition] = []
-    for partition, bucket in enumerate(pending):
-        if bucket:
-            await _put(queues[partition], bucket, workers)
+    remainders = [(partition, bucket) for partition, bucket in enumerate(pending) if bucket]
+    await _unless_a_worker_fails(_deliver_remainders(remainders, options.batch_size, queues), workers)
     for queue in queues:
-        await _put(queue, None, workers)
+        await _unless_a_worker_fails(queue.put(None), workers)
 
 
-async def _put(queue: asyncio.Queue[Any], item: Any, workers: list[asyncio.Task[None]]) -> None:
-    put = asyncio.ensure_future(queue.put(item))
-    while not put.done():
-        await asyncio.wait([put, *workers], return_when=asyncio.FIRST_COMPLETED)
+async def _deliver_remainders(
+    remainders: list[tuple[int, list[InputEvent]]],
+    batch_size: int,
+    queues: list[asyncio.Queue[list[InputEvent] | None]],
+) -> None:
+    """The partitions' last, partial batches, packed whole into as few batches as they fit in.
+
+    Without this a run would end with one partial batch (one orchestration) per partition. A remainder
+    shares a batch only once every partition in that batch is idle, so the copies of an event (which all
+    live in one partition) are still processed in input order.
+    """
+    packed: list[list[tuple[int, list[InputEvent]]]] = []
+    for partition, bucket in sorted(remainders, key=lambda item: -len(item[1])):  # first fit, decreasing
+        fit = next((b for b in packed if sum(len(events) for _, events in b) + len(bucket) <= batch_size), None)
+        if fit is None:
+            packed.append([(partition, bucket)])
+        else:
+            fit.append((partition, bucket))
+
+    async def deliver(members: list[tuple[int, list[InputEvent]]]) -> None:
+        if len(members) > 1:
+            await asyncio.gather(*(queues[partition].join() for partition, _ in members))
+        await queues[members[0][0]].put([event for _, events in members for event in events])
+
+    await asyncio.gather(*(deliver(members) for members in packed))
+
+
+async def _unless_a_worker_fails(awaitable: Awaitable[Any], workers: list[asyncio.Task[None]]) -> None:
+    """Await `awaitable`, unless a partition worker fails first: then raise its error."""
+    waiting = asyncio.ensure_future(awaitable)
+    while not waiting.done():
+        await asyncio.wait([waiting, *workers], return_when=asyncio.FIRST_COMPLETED)
         failed = next((w for w in workers if w.done() and w.exception()), None)
         if failed is not None:
-            put.cancel()
+            waiting.cancel()
             raise failed.exception()  # type: ignore[misc]
+    waiting.result()
 
 
 async def _settle(batch_id: str, runtime: Runtime, host: LocalFunctionsHost, totals: RunTotals) -> None:
