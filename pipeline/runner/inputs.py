@@ -24,6 +24,7 @@ class InputEvent:
     file: Path
     position: int  # line number (NDJSON) or element number (JSON array), 1-based
     partition: int
+    identity: int  # a hash of (tenantid, source, id): copies of an event share it (and their partition)
 
 
 class InputError(ValueError):
@@ -45,14 +46,14 @@ def input_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def partition_of(body: bytes, position: int, partitions: int) -> int:
-    """The partition of an event: by (tenantid, source, id) when readable, else by position."""
+def identity_of(body: bytes, position: int) -> int:
+    """A hash of the event's (tenantid, source, id) when readable, else of its position."""
     try:
         event = json.loads(body.decode("utf-8-sig"))
         key = "\x1f".join(str(event[k]) for k in ("tenantid", "source", "id")).encode()
     except (ValueError, TypeError, KeyError, RecursionError, UnicodeDecodeError):
-        return position % partitions
-    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big") % partitions
+        return position
+    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big")
 
 
 def read_events(files: list[Path], partitions: int) -> Iterator[InputEvent]:
@@ -60,7 +61,8 @@ def read_events(files: list[Path], partitions: int) -> Iterator[InputEvent]:
     batches in flight, not the file); a `.json` file is read whole, as a JSON array must be."""
     for file in files:
         for framed in _frames(file):
-            yield InputEvent(framed.body, file, framed.position, partition_of(framed.body, framed.position, partitions))
+            identity = identity_of(framed.body, framed.position)
+            yield InputEvent(framed.body, file, framed.position, identity % partitions, identity)
 
 
 def _frames(file: Path) -> Iterator[Framed]:

@@ -201,26 +201,29 @@ async def _deliver_remainders(
     batch_size: int,
     queues: list[asyncio.Queue[list[InputEvent] | None]],
 ) -> None:
-    """The partitions' last, partial batches, packed whole into as few batches as they fit in.
+    """The partitions' last, partial batches, repacked into full ones.
 
-    Without this a run would end with one partial batch (one orchestration) per partition. A remainder
-    shares a batch only once every partition in that batch is idle, so the copies of an event (which all
-    live in one partition) are still processed in input order.
+    Without this a run would end with one partial batch (one orchestration) per partition. The copies of
+    an event stay together and in input order, and a repacked batch goes out only once every partition
+    it draws from is idle, so no copy overtakes an earlier one.
     """
-    packed: list[list[tuple[int, list[InputEvent]]]] = []
-    for partition, bucket in sorted(remainders, key=lambda item: -len(item[1])):  # first fit, decreasing
-        fit = next((b for b in packed if sum(len(events) for _, events in b) + len(bucket) <= batch_size), None)
-        if fit is None:
-            packed.append([(partition, bucket)])
-        else:
-            fit.append((partition, bucket))
+    copies: dict[int, list[InputEvent]] = {}
+    for _, bucket in remainders:
+        for event in bucket:
+            copies.setdefault(event.identity, []).append(event)
+    packed: list[list[InputEvent]] = [[]]
+    for group in copies.values():
+        if packed[-1] and len(packed[-1]) + len(group) > batch_size:
+            packed.append([])
+        packed[-1].extend(group)
 
-    async def deliver(members: list[tuple[int, list[InputEvent]]]) -> None:
-        if len(members) > 1:
-            await asyncio.gather(*(queues[partition].join() for partition, _ in members))
-        await queues[members[0][0]].put([event for _, events in members for event in events])
+    async def deliver(batch: list[InputEvent]) -> None:
+        partitions = sorted({event.partition for event in batch})
+        if len(partitions) > 1:
+            await asyncio.gather(*(queues[partition].join() for partition in partitions))
+        await queues[partitions[0]].put(batch)
 
-    await asyncio.gather(*(deliver(members) for members in packed))
+    await asyncio.gather(*(deliver(batch) for batch in packed if batch))
 
 
 async def _unless_a_worker_fails(awaitable: Awaitable[Any], workers: list[asyncio.Task[None]]) -> None:
