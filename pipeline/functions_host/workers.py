@@ -75,7 +75,7 @@ class ActivityWorkers:
         self.requests: dict[str, Counter[str]] = {}  # the workers' store request counts, once they stopped
 
     async def start(self) -> None:
-        """Start the processes and wait until each has imported the app and built its stores."""
+        """Start the processes and wait until each has imported the app and connected to its stores."""
         self._loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")  # never fork a process that runs an event loop
         for number in range(self._count):
@@ -214,6 +214,7 @@ async def _serve(connection: Connection, setup: WorkerSetup, index: Any, metrics
     runtime = Runtime.from_settings(setup.settings) if setup.settings is not None else None
     if runtime is not None:
         install_runtime(runtime)
+        await runtime.ensure_stores()  # warm: connections open and the account read before the first attempt
     loop = asyncio.get_running_loop()
     send_lock = threading.Lock()
     stopping = loop.create_future()
