@@ -251,6 +251,9 @@ async def _settle(batch_id: str, runtime: Runtime, host: LocalFunctionsHost, tot
     if status.runtime_status is not RuntimeStatus.COMPLETED:
         raise RunFailed(f"orchestration {batch_id} ended {status.runtime_status.value}: {status.output}")
     totals.add_result(status.output)
+    # Accounted for: purge it, as a task hub's history clean-up would, so the host's memory is bounded
+    # by the batches in flight rather than by the length of the input.
+    await host.engine.purge(batch_id)
 
 
 def print_summary(report: dict[str, Any], out: Path) -> None:
