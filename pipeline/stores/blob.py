@@ -18,18 +18,26 @@ from pipeline.errors import StoreUnavailableError
 from pipeline.settings import BlobSettings
 from pipeline.stores.credentials import azure_credential
 
-_RETRY: dict[str, Any] = {"retry_total": 4, "retry_backoff_factor": 0.4, "retry_backoff_max": 4}
+# Small blobs only (claim checks, manifests, dead letters, exports): a request silent for 60 s is retried
+# rather than waited on for the SDK default of 300 s.
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "retry_total": 4,
+    "retry_backoff_factor": 0.4,
+    "retry_backoff_max": 4,
+    "connection_timeout": 20,
+    "read_timeout": 60,
+}
 
 
 class AzureBlobStore:
     def __init__(self, settings: BlobSettings) -> None:
         if settings.connection_string:
-            self._service = BlobServiceClient.from_connection_string(settings.connection_string, **_RETRY)
+            self._service = BlobServiceClient.from_connection_string(settings.connection_string, **_CLIENT_OPTIONS)
             self._credential = None
         else:
             assert settings.account_url, "BlobSettings needs a connection string or an account URL"
             self._credential = azure_credential(settings.client_id)
-            self._service = BlobServiceClient(settings.account_url, credential=self._credential, **_RETRY)
+            self._service = BlobServiceClient(settings.account_url, credential=self._credential, **_CLIENT_OPTIONS)
         self._endpoint = self._service.url
         self.requests: Counter[str] = Counter()  # requests sent, by kind and container: for the run report
 
