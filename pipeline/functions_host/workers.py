@@ -276,4 +276,3 @@ def _function(index: Any, name: str) -> Any:
         return index.activity(name)
     except FunctionNotFoundError as error:
         raise missing_activity_failure(name) from error
-
