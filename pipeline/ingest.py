@@ -52,6 +52,9 @@ class IngestOutcome:
             "source_kind": self.source_kind,
             "events_blob": events_blob(self.batch_id),
             "events": self.valid,
+            # what ingest counted, so that whoever follows the orchestration need not read the manifest
+            "received": self.received,
+            "ingest_dead_letter_reasons": dict(self.dead_letter_reasons),
         }
 
     def manifest(self, received_at: str) -> dict[str, Any]:

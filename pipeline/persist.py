@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,11 +80,16 @@ async def store_batch(
     documents: DocumentStore,
     window_minutes: int,
     processed_at: str,
-    batch_completed: bool,
+    batch_completed: bool | Callable[[], Awaitable[bool]],
     concurrency: int = 64,
 ) -> StoreOutcome:
-    """Enrich and store one batch. `batch_completed`: this batch id finished before (a redelivery)."""
+    """Enrich and store one batch.
+
+    `batch_completed`: whether this batch id finished before (a redelivery), or how to find out; it is
+    asked at most once, and only when the batch meets a document it created itself.
+    """
     outcome = StoreOutcome()
+    completed = _ask_once(batch_completed)
     groups: dict[str, list[_Member]] = {}
     for item in events:
         try:
@@ -107,7 +113,7 @@ async def store_batch(
     async def resolve(doc_id: str, members: list[_Member]) -> None:
         async with limit:
             try:
-                await _resolve_identity(doc_id, members, batch_id, source_kind, documents, batch_completed, outcome)
+                await _resolve_identity(doc_id, members, batch_id, source_kind, documents, completed, outcome)
             except TransientError:
                 raise  # the store is in trouble, not the event: retry the whole step
             except Exception as error:
@@ -124,15 +130,15 @@ async def _resolve_identity(
     batch_id: str,
     source_kind: str,
     documents: DocumentStore,
-    batch_completed: bool,
+    batch_completed: Callable[[], Awaitable[bool]],
     outcome: StoreOutcome,
 ) -> None:
     """Classify every copy of one identity in this batch, in arrival order."""
     accepted_key: str | None = None
 
-    def own(existing: Document) -> bool:
+    async def own(existing: Document) -> bool:
         # Written by an earlier attempt of this very batch (a retried activity), not a redelivery.
-        return existing.get("batch_id") == batch_id and not batch_completed
+        return existing.get("batch_id") == batch_id and not await batch_completed()
 
     for member in members:
         key = member.item.event.content_key()
@@ -141,7 +147,7 @@ async def _resolve_identity(
             continue
         if isinstance(member.curated, EnrichmentFailure):
             existing = await documents.read(COSMOS_EVENTS, doc_id, doc_id)
-            if existing is None or own(existing):
+            if existing is None or await own(existing):
                 # Nothing was accepted before this copy (an own document was created by a later copy).
                 outcome.dead_letters.append(
                     _dead_letter(
@@ -160,10 +166,29 @@ async def _resolve_identity(
         if existing is None:
             raise RuntimeError(f"event document {doc_id} exists for create but not for read; retry")
         accepted_key = existing["content_key"]
-        if own(existing) and accepted_key == key:
+        if accepted_key == key and await own(existing):
             outcome.stored_documents.append(existing)
             continue
         _classify_against(member, key, accepted_key, batch_id, source_kind, outcome)
+
+
+def _ask_once(answer: bool | Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[bool]]:
+    if isinstance(answer, bool):
+        known = answer
+
+        async def constant() -> bool:
+            return known
+
+        return constant
+    task: asyncio.Task[bool] | None = None
+
+    async def once() -> bool:
+        nonlocal task
+        if task is None:
+            task = asyncio.ensure_future(answer())
+        return await asyncio.shield(task)
+
+    return once
 
 
 def _describe(error: Exception) -> str:

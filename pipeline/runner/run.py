@@ -239,14 +239,31 @@ async def _unless_a_worker_fails(awaitable: Awaitable[Any], workers: list[asynci
 
 
 async def _settle(batch_id: str, runtime: Runtime, host: LocalFunctionsHost, totals: RunTotals) -> None:
-    """Account for one trigger invocation: its ingest manifest, then its orchestration's result."""
-    manifest_content = await runtime.blobs.get(CONTAINER_BATCHES, manifest_blob(batch_id))
-    if manifest_content is None:
-        raise RunFailed(f"batch {batch_id} left no ingest manifest; the trigger did not complete")
-    manifest = json.loads(manifest_content)
-    totals.add_manifest(manifest)
-    if not manifest["valid"]:
+    """Account for one trigger invocation: what ingest counted, then its orchestration's result.
+
+    Ingest's counts travel in the orchestration's input; a batch with nothing valid starts no
+    orchestration, and its counts are read from its ingest manifest instead.
+    """
+    record = await host.engine.get_record(batch_id)
+    if record is None:
+        manifest_content = await runtime.blobs.get(CONTAINER_BATCHES, manifest_blob(batch_id))
+        if manifest_content is None:
+            raise RunFailed(f"batch {batch_id} left no ingest manifest; the trigger did not complete")
+        manifest = json.loads(manifest_content)
+        if manifest["valid"]:
+            raise RunFailed(f"batch {batch_id} has valid events but no orchestration")
+        totals.add_manifest(manifest)
         return
+    started_with = json.loads(record.input_json or "{}")
+    if isinstance(started_with, str):  # the Durable extension stores the client's JSON as a string
+        started_with = json.loads(started_with)
+    totals.add_manifest(
+        {
+            "received": started_with["received"],
+            "valid": started_with["events"],
+            "dead_letter_reasons": started_with["ingest_dead_letter_reasons"],
+        }
+    )
     status = await host.wait_for(batch_id, timeout=None)
     if status.runtime_status is not RuntimeStatus.COMPLETED:
         raise RunFailed(f"orchestration {batch_id} ended {status.runtime_status.value}: {status.output}")
