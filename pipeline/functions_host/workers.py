@@ -86,10 +86,13 @@ class ActivityWorkers:
             process.start()
             child_end.close()
             self._workers.append(_Worker(process, parent_end))
-        ready = await asyncio.gather(*(asyncio.to_thread(w.connection.recv) for w in self._workers))
+        ready = await asyncio.gather(
+            *(asyncio.to_thread(w.connection.recv) for w in self._workers), return_exceptions=True
+        )
         for worker, message in zip(self._workers, ready, strict=True):
             if message != ("ready",):
-                raise RuntimeError(f"activity worker {worker.process.name} failed to start: {message}")
+                detail = "it exited (its error is in the log)" if isinstance(message, EOFError) else message
+                raise RuntimeError(f"activity worker {worker.process.name} failed to start: {detail}")
             threading.Thread(target=self._receive, args=(worker,), daemon=True).start()
 
     @property
@@ -214,7 +217,10 @@ async def _serve(connection: Connection, setup: WorkerSetup, index: Any, metrics
     runtime = Runtime.from_settings(setup.settings) if setup.settings is not None else None
     if runtime is not None:
         install_runtime(runtime)
-        await runtime.ensure_stores()  # warm: connections open and the account read before the first attempt
+        try:  # warm: connections open and the account read before the first attempt
+            await runtime.ensure_stores()
+        except Exception:  # not fatal: the first attempt meets the same store, with retries
+            _log.warning("activity worker could not reach its stores at start-up", exc_info=True)
     loop = asyncio.get_running_loop()
     send_lock = threading.Lock()
     stopping = loop.create_future()
