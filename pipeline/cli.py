@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative,
         default=default_worker_processes(),
         metavar="N",
-        help="worker processes running the activities, as FUNCTIONS_WORKER_PROCESS_COUNT; "
+        help="Python worker processes running the activities, as the Functions host's language workers; "
         "0 runs them in the runner's process (default: the CPUs, %(default)s)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")

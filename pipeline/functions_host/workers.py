@@ -1,10 +1,11 @@
-"""Activity attempts in separate Python worker processes, as `FUNCTIONS_WORKER_PROCESS_COUNT` runs them.
+"""Activity attempts in separate Python worker processes, as the Functions host runs them.
 
-The Functions host hands invocations to one or more language worker processes; Python apps use
-several to get past the GIL. `ActivityWorkers` does the same for the local host: each worker process
-imports the app, indexes it, builds its own stores on its own event loop, and runs many activity
-attempts at once. Inputs and results cross the process boundary as the same JSON text the
-in-process path uses, so an activity cannot tell the difference.
+The Functions host hands invocations to language worker processes, and a Python app gets past the
+GIL with several of them (per instance where the plan allows, and across instances as it scales).
+`ActivityWorkers` does the same for the local host: each worker process imports the app, indexes it,
+builds its own stores on its own event loop, and runs many activity attempts at once. Inputs and
+results cross the process boundary as the same JSON text the in-process path uses, so an activity
+cannot tell the difference.
 
 What a worker records for the run report travels back to the parent: the metrics with every result,
 the store request counts when the worker stops. A worker that dies fails its in-flight attempts (the
