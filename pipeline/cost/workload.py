@@ -71,8 +71,9 @@ class Workload:
 #: Blob writes per batch: claim check, manifest (ingest); curated.json (curate); result.json
 #: (aggregate); the Event Hubs checkpoint of the trigger invocation. Dead letters come on top.
 BLOB_WRITES_PER_BATCH = 5
-#: Blob reads per batch: claim check and the result.json probe (curate); curated.json (aggregate).
-BLOB_READS_PER_BATCH = 3
+#: Blob reads per batch: claim check (curate); curated.json (aggregate). The result.json probe happens
+#: only when a retried or redelivered batch meets its own documents.
+BLOB_READS_PER_BATCH = 2
 #: Function executions per batch: the trigger, three orchestrator episodes (start, after each of
 #: the two activities), the two activities.
 EXECUTIONS_PER_BATCH = 6
