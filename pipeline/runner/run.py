@@ -16,8 +16,8 @@ import hashlib
 import json
 import sys
 import time
-from collections import Counter
-from collections.abc import Awaitable
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,7 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         activity_workers = ActivityWorkers(options.workers, setup, pinned=frozenset({AGGREGATE, FAIL}))
     async with LocalFunctionsHost(
         app,
-        max_concurrent_orchestrations=options.partitions,
+        max_concurrent_orchestrations=2 * options.partitions,  # the partitions, and the remainders' lanes
         verify=False,
         timer_scale=options.timer_scale,
         workers=activity_workers,
@@ -105,23 +105,27 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         else:
             driver = HttpDriver(invoke, runtime.settings.http_max_batch_events)
         queues: list[asyncio.Queue[list[InputEvent] | None]] = [
-            asyncio.Queue(maxsize=2) for _ in range(options.partitions)
+            asyncio.Queue(maxsize=QUEUE_DEPTH) for _ in range(options.partitions)
         ]
+        in_flight = InFlight()
+
+        async def process(lane: int, batch: list[InputEvent]) -> None:
+            delivered = time.monotonic()
+            for batch_id in await driver.deliver(lane, batch):
+                await _settle(batch_id, runtime, host, totals)
+            totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
+            if progress:
+                progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
+            await in_flight.settled(batch)
 
         async def partition_worker(partition: int) -> None:
             queue = queues[partition]
             while (batch := await queue.get()) is not None:
-                delivered = time.monotonic()
-                for batch_id in await driver.deliver(partition, batch):
-                    await _settle(batch_id, runtime, host, totals)
-                totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
-                if progress:
-                    progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
-                queue.task_done()
+                await process(partition, batch)
 
         workers = [asyncio.create_task(partition_worker(p)) for p in range(options.partitions)]
         try:
-            await _feed(files, options, queues, workers)
+            await _feed(files, options, queues, workers, in_flight, process)
             await asyncio.gather(*workers)
         finally:
             for worker in workers:
@@ -176,54 +180,89 @@ def _upload_prefix(files: list[Path], options: RunOptions) -> str:
     return f"run-{digest.hexdigest()[:16]}"
 
 
+QUEUE_DEPTH = 2  # batches waiting per partition, besides the one being processed
+
+
+class InFlight:
+    """How many copies of each identity sit in batches handed out and not yet accounted for."""
+
+    def __init__(self) -> None:
+        self._counts: dict[int, int] = {}
+        self._changed = asyncio.Condition()
+
+    def add(self, batch: list[InputEvent]) -> None:
+        for event in batch:
+            self._counts[event.identity] = self._counts.get(event.identity, 0) + 1
+
+    async def settled(self, batch: list[InputEvent]) -> None:
+        for event in batch:
+            left = self._counts.get(event.identity, 0) - 1
+            if left > 0:
+                self._counts[event.identity] = left
+            else:
+                self._counts.pop(event.identity, None)
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_until_clear(self, identities: set[int]) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: not any(i in self._counts for i in identities))
+
+
 async def _feed(
     files: list[Path],
     options: RunOptions,
     queues: list[asyncio.Queue[list[InputEvent] | None]],
     workers: list[asyncio.Task[None]],
+    in_flight: InFlight,
+    process: Callable[[int, list[InputEvent]], Awaitable[None]],
 ) -> None:
-    """Read the input once, cutting each partition's events into batches; backpressure via the queues."""
+    """Read the input once, cutting each partition's events into batches; backpressure via the queues.
+
+    The partitions' last, partial batches are repacked into full ones, each processed on a lane of its
+    own (a partition number after the real ones): without that a run would end with one partial batch,
+    one orchestration, per partition. The copies of an event stay together and in input order: a copy
+    whose identity may still be in a partition's batch in flight waits until that batch is accounted
+    for. Which copies may be is decided from the input alone (the last batches each partition was
+    handed, as many as can be in flight), so the repacked batches, and their ids, are the same in every
+    run over the same input, which crash recovery relies on.
+    """
     pending: list[list[InputEvent]] = [[] for _ in queues]
+    recent: list[deque[set[int]]] = [deque(maxlen=QUEUE_DEPTH + 1) for _ in queues]
     for event in read_events(files, len(queues)):
         bucket = pending[event.partition]
         bucket.append(event)
         if len(bucket) == options.batch_size:
+            in_flight.add(bucket)
+            recent[event.partition].append({e.identity for e in bucket})
             await _unless_a_worker_fails(queues[event.partition].put(bucket), workers)
             pending[event.partition] = []
-    remainders = [(partition, bucket) for partition, bucket in enumerate(pending) if bucket]
-    await _unless_a_worker_fails(_deliver_remainders(remainders, options.batch_size, queues), workers)
+    maybe_in_flight = set().union(*(identities for lanes in recent for identities in lanes))
+    repacked = _repack([e for bucket in pending for e in bucket], options.batch_size, maybe_in_flight)
+
+    async def lane(number: int, batch: list[InputEvent]) -> None:
+        await in_flight.wait_until_clear({e.identity for e in batch} & maybe_in_flight)
+        in_flight.add(batch)
+        await process(len(queues) + number, batch)
+
+    await _unless_a_worker_fails(asyncio.gather(*(lane(n, b) for n, b in enumerate(repacked))), workers)
     for queue in queues:
         await _unless_a_worker_fails(queue.put(None), workers)
 
 
-async def _deliver_remainders(
-    remainders: list[tuple[int, list[InputEvent]]],
-    batch_size: int,
-    queues: list[asyncio.Queue[list[InputEvent] | None]],
-) -> None:
-    """The partitions' last, partial batches, repacked into full ones.
-
-    Without this a run would end with one partial batch (one orchestration) per partition. The copies of
-    an event stay together and in input order, and a repacked batch goes out only once every partition
-    it draws from is idle, so no copy overtakes an earlier one.
-    """
+def _repack(events: list[InputEvent], batch_size: int, maybe_in_flight: set[int]) -> list[list[InputEvent]]:
+    """Full batches of whole identity groups, in input order per identity; the groups that may have to
+    wait for a batch in flight go last, so that at most the last batches wait."""
     copies: dict[int, list[InputEvent]] = {}
-    for _, bucket in remainders:
-        for event in bucket:
-            copies.setdefault(event.identity, []).append(event)
+    for event in events:
+        copies.setdefault(event.identity, []).append(event)
+    groups = sorted(copies.items(), key=lambda item: item[0] in maybe_in_flight)  # stable: free ones first
     packed: list[list[InputEvent]] = [[]]
-    for group in copies.values():
+    for _, group in groups:
         if packed[-1] and len(packed[-1]) + len(group) > batch_size:
             packed.append([])
         packed[-1].extend(group)
-
-    async def deliver(batch: list[InputEvent]) -> None:
-        partitions = sorted({event.partition for event in batch})
-        if len(partitions) > 1:
-            await asyncio.gather(*(queues[partition].join() for partition in partitions))
-        await queues[partitions[0]].put(batch)
-
-    await asyncio.gather(*(deliver(batch) for batch in packed if batch))
+    return [batch for batch in packed if batch]
 
 
 async def _unless_a_worker_fails(awaitable: Awaitable[Any], workers: list[asyncio.Task[None]]) -> None:

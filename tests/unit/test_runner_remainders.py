@@ -9,37 +9,38 @@ from pathlib import Path
 import pytest
 
 from pipeline.runner.inputs import InputEvent
-from pipeline.runner.run import _deliver_remainders
+from pipeline.runner.run import InFlight, _repack
 
 
-def event(identity: int, partitions: int, position: int) -> InputEvent:
+def event(identity: int, position: int, partitions: int = 8) -> InputEvent:
     return InputEvent(b"{}", Path("x"), position, identity % partitions, identity)
 
 
-@pytest.mark.asyncio
-async def test_remainders_fill_whole_batches_and_wait_for_their_partitions() -> None:
-    partitions, batch_size = 8, 10
-    queues: list[asyncio.Queue] = [asyncio.Queue() for _ in range(partitions)]
-    busy = queues[3]
-    await busy.put(["an earlier batch of partition 3, still being processed"])
-    remainders: dict[int, list[InputEvent]] = {}
-    for position in range(43):
-        identity = position % 29  # some identities come twice
-        item = event(identity, partitions, position)
-        remainders.setdefault(item.partition, []).append(item)
+def test_remainders_fill_whole_batches_with_copies_together_and_waiting_groups_last() -> None:
+    events = [event(position % 29, position) for position in range(43)]  # some identities come twice
+    maybe_in_flight = {3, 11}
+    batches = _repack(events, 10, maybe_in_flight)
 
-    delivery = asyncio.create_task(_deliver_remainders(sorted(remainders.items()), batch_size, queues))
-    await asyncio.sleep(0.05)
-    assert not delivery.done()  # every repacked batch draws on partition 3, which is not idle yet
-    await busy.get()
-    busy.task_done()
-    await asyncio.wait_for(delivery, 1)
-
-    batches = [queue.get_nowait() for queue in queues for _ in range(queue.qsize())]
-    assert len(batches) == math.ceil(43 / batch_size)
+    assert len(batches) == math.ceil(43 / 10)
     assert sorted(e.position for b in batches for e in b) == list(range(43))
     for identity in range(29):
         holding = [b for b in batches if any(e.identity == identity for e in b)]
         assert len(holding) == 1  # copies of an event travel together ...
         positions = [e.position for e in holding[0] if e.identity == identity]
         assert positions == sorted(positions)  # ... in input order
+    waiting = [i for i, b in enumerate(batches) if {e.identity for e in b} & maybe_in_flight]
+    assert waiting == [len(batches) - 1]  # only the last batch may have to wait
+    assert _repack(list(events), 10, maybe_in_flight) == batches  # the same input, the same batches
+
+
+@pytest.mark.asyncio
+async def test_a_copy_waits_until_the_batch_holding_an_earlier_copy_is_accounted_for() -> None:
+    in_flight = InFlight()
+    earlier = [event(7, 1), event(8, 2)]
+    in_flight.add(earlier)
+    waiting = asyncio.create_task(in_flight.wait_until_clear({7}))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await in_flight.wait_until_clear({9})  # an identity with nothing in flight does not wait
+    await in_flight.settled(earlier)
+    await asyncio.wait_for(waiting, 1)
