@@ -9,6 +9,7 @@ unknown type outranks every invalid field, and so on).
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -50,6 +51,22 @@ def classify(raw: bytes, error: ValidationError) -> Rejection:
 
 def classify_parsed(event: Any, raw: bytes, error: ValidationError) -> Rejection:
     """Checks 5-9 of the contract on the parsed event."""
+    return classify_structure(event) or Rejection.many(
+        Reason.INVALID_FIELD, invalid_fields(event, raw, error, _entry_of(event))
+    )
+
+
+def _entry_of(event: dict[str, Any]) -> RegisteredType | None:
+    type_name = event.get("type")
+    return REGISTRY.get(type_name) if type(type_name) is str else None
+
+
+def classify_structure(event: Any) -> Rejection | None:
+    """Checks 5-8 of the contract on the parsed event, or ``None`` when they pass.
+
+    Each of them also makes the wire model refuse the event, so a rejection found here needs
+    no validation at all.
+    """
     if not isinstance(event, dict):
         kind = _JSON_KINDS.get(type(event), "not an object")
         return Rejection.of(Reason.NOT_AN_OBJECT, "", f"an event must be a JSON object, not {kind}")
@@ -62,7 +79,7 @@ def classify_parsed(event: Any, raw: bytes, error: ValidationError) -> Rejection
         return Rejection.of(Reason.UNSUPPORTED_SPECVERSION, "specversion", f'must be "1.0", not {shown}')
 
     type_name = event.get("type")
-    entry = REGISTRY.get(type_name) if type(type_name) is str else None
+    entry = _entry_of(event)
     data = event.get("data")
 
     missing = [(name, "is required") for name in REQUIRED_ATTRIBUTES if event.get(name) is None]
@@ -78,8 +95,7 @@ def classify_parsed(event: Any, raw: bytes, error: ValidationError) -> Rejection
             "type",
             f"{shown} is not a registered event type (registered: {', '.join(REGISTRY)})",
         )
-
-    return Rejection.many(Reason.INVALID_FIELD, invalid_fields(event, raw, error, entry))
+    return None
 
 
 def missing_fields(model: type[BaseModel], value: dict[str, Any], loc: str) -> list[tuple[str, str]]:
@@ -89,17 +105,16 @@ def missing_fields(model: type[BaseModel], value: dict[str, Any], loc: str) -> l
     the list is a list: a value of the wrong shape is an invalid field, not a missing one.
     """
     found: list[tuple[str, str]] = []
-    for name, field in model.model_fields.items():
-        here = f"{loc}.{name}"
+    for name, required, nested in _field_shapes(model):
         member = value.get(name)
         if member is None:
-            if field.is_required():
-                found.append((here, "is required"))
+            if required:
+                found.append((f"{loc}.{name}", "is required"))
             continue
-        nested = _nested_model(field.annotation)
         if nested is None:
             continue
         model_of_items, is_list = nested
+        here = f"{loc}.{name}"
         if is_list and isinstance(member, list):
             for index, element in enumerate(member):
                 if isinstance(element, dict):
@@ -107,6 +122,14 @@ def missing_fields(model: type[BaseModel], value: dict[str, Any], loc: str) -> l
         elif not is_list and isinstance(member, dict):
             found.extend(missing_fields(model_of_items, member, here))
     return found
+
+
+@cache
+def _field_shapes(model: type[BaseModel]) -> tuple[tuple[str, bool, tuple[type[BaseModel], bool] | None], ...]:
+    """``(name, required, nested model)`` of each field of ``model`` (models do not change)."""
+    return tuple(
+        (name, field.is_required(), _nested_model(field.annotation)) for name, field in model.model_fields.items()
+    )
 
 
 def _nested_model(annotation: Any) -> tuple[type[BaseModel], bool] | None:

@@ -10,12 +10,15 @@ it is written to JSON as that plain decimal string.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from decimal import Decimal
+from functools import reduce
+from operator import attrgetter
 from typing import Annotated, Any, Protocol
 
 from pydantic import Field, PlainSerializer, StrictFloat, StringConstraints, WithJsonSchema
 
+from schemas.fast import SlowPath
 from schemas.numbers import EXACT, float_text, plain, to_decimal
 from schemas.strict import OneOf
 
@@ -54,8 +57,8 @@ Money = Annotated[
 
 _HUNDREDTH = Decimal("0.01")
 _ZERO = Decimal("0.00")
-_CACHE: dict[object, Decimal] = {}
 _CACHE_LIMIT = 8192
+_add_exactly = EXACT.add
 
 
 class MoneyError(ValueError):
@@ -94,6 +97,40 @@ def cached_money(value: Any) -> Decimal | None:
     return None
 
 
+class _MoneyLookup(dict[Any, Decimal]):
+    """The canonical amounts already worked out, by wire value (float or string).
+
+    Indexing it is the one-pass validator's after-validator for amounts (a C call when the
+    value is cached); a value not cached yet is converted by ``__missing__``.
+    """
+
+    def __missing__(self, value: Any) -> Decimal:
+        # Adding 0.00 exactly gives at least two decimals and keeps every digit: the canonical
+        # form, since neither a float's shortest repr nor a money string (at most two decimals)
+        # has zeros beyond the second decimal that the canonical form would drop.
+        kind = type(value)
+        if kind is float and 1e-80 < value < 1e80:  # not zero or subnormal (a literal may underflow)
+            amount = _add_exactly(_ZERO, Decimal(repr(value)))
+        elif kind is str and len(value) <= 80:
+            amount = _add_exactly(_ZERO, Decimal(value))
+        elif value is None:  # a discount sent as null
+            return _ZERO
+        else:  # beyond the common range: the general path applies every limit
+            raise SlowPath
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        self[value] = amount
+        return amount
+
+
+_CACHE = _MoneyLookup()
+#: ``MONEY_LOOKUP[value]``: the canonical amount of a wire amount (a float, a money string, or
+#: ``None`` for a discount sent as null), for the one-pass validator (:mod:`schemas.fast`); valid
+#: when the event's floats are their literals. Raises :class:`schemas.fast.SlowPath` for an amount
+#: that the general path must judge (zero, subnormal, or far from the common range).
+MONEY_LOOKUP = _CACHE
+
+
 def _canonical_text(text: str) -> Decimal | None:
     """Canonical amount from plain decimal text (``12``, ``12.5``, ``12.500``), or ``None``."""
     whole, _, fraction = text.partition(".")
@@ -130,11 +167,13 @@ class _Line(Protocol):
     unit_price: Decimal
 
 
-def net_total(items: Iterable[_Line], discount: Decimal) -> Decimal:
+def net_total(items: Sequence[_Line], discount: Decimal) -> Decimal:
     """``sum(quantity * unit_price) - discount``, computed exactly."""
-    add = EXACT.add
-    multiply = EXACT.multiply
-    total = _ZERO
-    for item in items:
-        total = add(total, multiply(item.unit_price, item.quantity))
-    return EXACT.subtract(total, discount)
+    products = map(_multiply_exactly, map(_unit_price, items), map(_quantity, items))
+    return _subtract_exactly(reduce(_add_exactly, products, _ZERO), discount)
+
+
+_multiply_exactly = EXACT.multiply
+_subtract_exactly = EXACT.subtract
+_unit_price = attrgetter("unit_price")
+_quantity = attrgetter("quantity")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import CoreSchema
 
 from schemas.envelope import WireEnvelope, envelope_for
 
@@ -71,6 +72,10 @@ class RegisteredType:
         has_decimals: Whether the data holds decimals (money or measures) read from JSON numbers.
         exact_errors: Errors that only exact decimals reveal, for events rejected anyway.
         business_rules: Business rules on the stored shape.
+        one_pass_data: Optional: builds a pydantic core schema that checks the wire ``data``
+            exactly as ``wire_data`` does and builds the stored shape as ``normalise`` would,
+            for the one-pass validator (:mod:`schemas.fast`). Without it, events of this
+            type take the general path: ``wire_data``, then ``normalise``.
         family: The family's name (``family_spec.name``).
         version: The version number in ``name``.
         envelope: The wire model of a whole event of this type (envelope + ``type`` + ``data``).
@@ -83,6 +88,7 @@ class RegisteredType:
     has_decimals: bool
     exact_errors: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
     business_rules: Callable[[Any], list[tuple[str, str]]] | None = None
+    one_pass_data: Callable[[], CoreSchema] | None = None
     family: str = field(init=False)
     version: int = field(init=False)
     envelope: type[WireEnvelope] = field(init=False)

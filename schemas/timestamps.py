@@ -133,6 +133,19 @@ def normalise_matched(text: str) -> tuple[str, int | None]:
     Raises:
         TimeFormatError: for a day the month does not have, or a misplaced leap second.
     """
+    if text[17] != "6":  # not a leap second: the two common spellings first
+        if text[-1] == "Z":
+            if text[10] == "T" and text[8:10] <= "28" and (len(text) == 20 or text[-2] != "0"):
+                return text, None
+        elif text[-1] != "z" and (len(text) == 25 or text[-7] != "0"):
+            # An offset and no trailing zero: a cached UTC minute was computed from a real date.
+            utc_minute = SHIFTED_MINUTES.get(text[:16] + text[-6:])
+            if utc_minute is not None:
+                return utc_minute + text[16:-6] + "Z", None
+    return _normalise_matched(text)
+
+
+def _normalise_matched(text: str) -> tuple[str, int | None]:
     if text[8:10] > "28" and int(text[8:10]) > days_in_month(int(text[0:4]), int(text[5:7])):
         raise TimeFormatError(f"{text[0:10]} is not a calendar date")
     if text[-1] == "Z" and text[10] == "T" and text[17:19] != "60":
@@ -145,7 +158,7 @@ def normalise_matched(text: str) -> tuple[str, int | None]:
         # An offset only moves whole minutes: the UTC minute is cached per local minute and offset.
         zone = -1 if text[-1] in "Zz" else -6
         key = text[:16] + text[zone:]
-        utc_minute = _SHIFTED.get(key)
+        utc_minute = SHIFTED_MINUTES.get(key)
         if utc_minute is None:
             utc_minute = _utc_minute(key)
         if utc_minute is not None:
@@ -155,7 +168,8 @@ def normalise_matched(text: str) -> tuple[str, int | None]:
     return _normalise_general(text)
 
 
-_SHIFTED: dict[str, str] = {}
+#: ``YYYY-MM-DDTHH:MM`` in UTC by local minute and zone (``text[:16] + zone``), for valid dates only.
+SHIFTED_MINUTES: dict[str, str] = {}
 
 
 def _utc_minute(key: str) -> str | None:
@@ -171,9 +185,9 @@ def _utc_minute(key: str) -> str | None:
     except (ValueError, OverflowError):
         return None
     head = moment.isoformat()[:16]
-    if len(_SHIFTED) >= 8192:
-        _SHIFTED.clear()
-    _SHIFTED[key] = head
+    if len(SHIFTED_MINUTES) >= 8192:
+        SHIFTED_MINUTES.clear()
+    SHIFTED_MINUTES[key] = head
     return head
 
 

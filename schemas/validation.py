@@ -1,8 +1,11 @@
 """Validating one raw event against the contract: ``validate_event`` and ``parse_event_dict``.
 
-The happy path costs one pydantic validation from JSON plus cheap byte checks; only an
-event that fails is examined again, check by check, to name the first failing check in the
-contract's order (see :mod:`schemas.classify`).
+The happy path is one pydantic validation from JSON (``schemas.registry.EVENT_ADAPTER``, the
+one-pass schema, which also builds the stored shapes) plus a thin finish in Python: the time
+offset, the time range, extensions, the order-total rule. Whatever the one-pass schema refuses
+or cannot decide exactly takes the general path: the wire model (``WIRE_ADAPTER``), then each
+type's ``normalise``; an event that fails is examined again, check by check, to name the first
+failing check in the contract's order (see :mod:`schemas.classify`).
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
-from schemas.classify import classify
+from schemas.classify import classify, classify_parsed, classify_structure
 from schemas.envelope import extension_name_errors
 from schemas.event import ValidEvent
 from schemas.json_text import to_json_text
 from schemas.limits import MAX_DEPTH, MAX_EVENT_BYTES, UTF8_BOM, encoding_error, exceeds_depth
 from schemas.numbers import LONG_MANTISSA, SCAN_TABLE, NeedsExact, load_exact
 from schemas.reasons import Reason
-from schemas.registry import BY_ENVELOPE, WIRE_ADAPTER
+from schemas.registry import BY_ENVELOPE, EVENT_ADAPTER, REGISTERED_TYPES, WIRE_ADAPTER, RegisteredType
 from schemas.rejection import Rejection
 from schemas.strict import trusted_builder
 from schemas.timestamps import TimeFormatError, TimeRange, datetime_to_ns, normalise_matched
@@ -28,6 +32,20 @@ from schemas.timestamps import TimeFormatError, TimeRange, datetime_to_ns, norma
 _log = logging.getLogger(__name__)
 _new_event = trusted_builder(ValidEvent)
 _range_cache: tuple[datetime | None, TimeRange | None] = (None, None)
+_validate_one_pass = EVENT_ADAPTER.validator.validate_json  # what EVENT_ADAPTER.validate_json calls
+_setattr = object.__setattr__
+_EVENT_FIELDS = set(ValidEvent.model_fields)
+
+
+def _one_pass_finish(entry: RegisteredType) -> tuple[bool, set[str] | None]:
+    """What the thin finish needs to know about a type: ``(has_decimals, data_fields)``, where
+    ``data_fields`` are the fields of the stored ``data`` model when ``normalise`` builds it
+    whole (all of them set), ``None`` when the stored model is the wire model itself."""
+    stored = entry.family_spec.stored
+    return entry.has_decimals, None if stored is entry.wire_data else set(stored.model_fields)
+
+
+_ONE_PASS_FINISH = {entry.name: _one_pass_finish(entry) for entry in REGISTERED_TYPES if entry.one_pass_data}
 
 
 def _time_range(now: datetime) -> TimeRange:
@@ -54,8 +72,70 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
         in validation itself raise, the event is rejected as ``processing_failed``
         (replayable) and the error is logged.
     """
-    time_range = _time_range(now)
-    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    cached_now, time_range = _range_cache
+    if cached_now is not now or time_range is None:
+        time_range = _time_range(now)
+    if type(raw) is bytes:
+        data = raw
+    elif isinstance(raw, str):
+        data = raw.encode("utf-8", "surrogatepass")
+    else:
+        data = bytes(raw)
+    # The one pass, for ASCII bytes (so UTF-8) with at most 32 brackets (so not too deep,
+    # whatever duplicate members hold); the scan also maps digits and '.' to '0'.
+    if len(data) <= MAX_EVENT_BYTES and data.isascii():
+        scan = data.translate(SCAN_TABLE, b"{[")
+        if len(data) - len(scan) <= MAX_DEPTH:
+            try:
+                event = _validate_one_pass(data)
+                values = event.__dict__
+                has_decimals, data_fields = _ONE_PASS_FINISH[values["type"]]
+                # floats are their literals unless some literal may have 16 or more digits
+                if not (has_decimals and LONG_MANTISSA in scan):
+                    extra = event.__pydantic_extra__
+                    if extra:
+                        if len(extra) > 1 or None in extra.values():
+                            extra = {name: extra[name] for name in sorted(extra) if extra[name] is not None}
+                        values["extensions"] = extra
+                    _setattr(event, "__pydantic_extra__", None)
+                    _setattr(event, "__pydantic_fields_set__", _EVENT_FIELDS.copy())
+                    if data_fields is not None:
+                        _setattr(values["data"], "__pydantic_fields_set__", data_fields.copy())
+                    problem = time_range.problem(values["time"], None)
+                    if problem is not None:
+                        return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
+                    return event  # type: ignore[no-any-return]
+            except Exception:  # refused, or not decided exactly here (SlowPath, TimeFormatError)
+                return _validate_checked(data, time_range)
+    return _validate_general(data, time_range)
+
+
+def _validate_checked(data: bytes, time_range: TimeRange) -> ValidEvent | Rejection:
+    """The general path for bytes known to pass checks 1-3 (size, encoding, depth).
+
+    Checks 4-8 are made on the parsed event first: when one of them fails, the wire model
+    would refuse the event too, and its validation is not needed to name the reason.
+    """
+    try:
+        try:
+            event = from_json(data, allow_inf_nan=False)
+        except ValueError as exc:
+            return Rejection.of(Reason.MALFORMED_JSON, "", f"not valid JSON: {exc}")
+        early = classify_structure(event)
+        if early is not None:
+            return early
+        try:
+            wire = WIRE_ADAPTER.validator.validate_json(data)
+        except ValidationError as error:
+            return classify_parsed(event, data, error)
+        return _finish(wire, data, time_range)
+    except Exception as exc:  # a defect here must not lose the event: it is dead-lettered, replayable
+        _log.exception("validation failed unexpectedly")
+        return Rejection.of(Reason.PROCESSING_FAILED, "", f"validation failed unexpectedly: {exc!r}")
+
+
+def _validate_general(data: bytes, time_range: TimeRange) -> ValidEvent | Rejection:
+    """Every check in the contract's order, for any bytes."""
     if len(data) > MAX_EVENT_BYTES:
         return Rejection.of(Reason.TOO_LARGE, "", f"the event is {len(data)} bytes; the limit is {MAX_EVENT_BYTES}")
     if data.startswith(UTF8_BOM):

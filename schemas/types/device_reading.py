@@ -6,8 +6,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, PlainSerializer, StrictFloat, StrictInt, WithJsonSchema
+from pydantic_core import CoreSchema
 
-from schemas.numbers import canonical_measure, canonical_number, to_decimal
+from schemas.fast import SlowPath, converted, model_schema_of
+from schemas.numbers import NeedsExact, canonical_measure, canonical_number, to_decimal
 from schemas.registration import EventFamily, RegisteredType
 from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text, trusted_builder
 
@@ -65,7 +67,27 @@ class DeviceReadingEnrichment(BaseModel):
 
 
 _new_reading = trusted_builder(DeviceReading)
-_CACHE: dict[float, Decimal] = {}
+
+
+class _MeasureLookup(dict[float, Decimal]):
+    """The stored measures already worked out, by float.
+
+    Indexing it is the one-pass validator's after-validator for measures (a C call when the
+    value is cached); a value not cached yet is converted by ``__missing__``.
+    """
+
+    def __missing__(self, value: float) -> Decimal:
+        try:
+            measure = canonical_measure(value)
+        except NeedsExact:  # zero or subnormal: the literal may have underflowed
+            raise SlowPath from None
+        if len(self) >= 8192:
+            self.clear()
+        self[value] = measure
+        return measure
+
+
+_CACHE = _MeasureLookup()
 
 
 def _measure(value: float, exact: Any) -> Decimal:
@@ -139,6 +161,27 @@ def exact_errors(exact: dict[str, Any]) -> list[tuple[str, str]]:
     return errors
 
 
+#: ``MEASURE_LOOKUP[value]``: the stored measure of a float read from a literal of at most 15
+#: significant digits, for the one-pass validator (:mod:`schemas.fast`).
+MEASURE_LOOKUP = _CACHE
+
+
+def one_pass_data() -> CoreSchema:
+    """The wire schema of a reading that builds the stored :class:`DeviceReading` (see :mod:`schemas.fast`)."""
+    schema = model_schema_of(DeviceReadingWire)
+    wire = schema["schema"]["fields"]
+    measure = MEASURE_LOOKUP.__getitem__
+    humidity = wire["humidity_pct"]["schema"]  # default(nullable(float))
+    if humidity["type"] != "default" or humidity["schema"]["type"] != "nullable":
+        raise TypeError("humidity_pct is not an optional number")
+    humidity["schema"]["schema"] = converted(measure, humidity["schema"]["schema"])
+    wire["temperature_c"]["schema"] = converted(measure, wire["temperature_c"]["schema"])
+    if list(wire) != list(DeviceReading.model_fields):
+        raise TypeError("DeviceReadingWire and DeviceReading no longer have the same fields")
+    schema["cls"] = DeviceReading
+    return schema
+
+
 FAMILY_SPEC = EventFamily(
     name=FAMILY, stored=DeviceReading, enrichment=DeviceReadingEnrichment, value_field="data.temperature_c"
 )
@@ -150,4 +193,5 @@ V1 = RegisteredType(
     normalise=normalise,
     has_decimals=True,
     exact_errors=exact_errors,
+    one_pass_data=one_pass_data,
 )

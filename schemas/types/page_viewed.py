@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
+from schemas.fast import model_schema_of
 from schemas.registration import EventFamily, RegisteredType
 from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, text
 from schemas.uris import HTTP_URL_PATTERN
@@ -46,5 +47,10 @@ def normalise(wire: PageViewed, exact: dict[str, Any] | None = None) -> PageView
 FAMILY_SPEC = EventFamily(name=FAMILY, stored=PageViewed, enrichment=PageViewEnrichment, value_field="data.duration_ms")
 
 V1 = RegisteredType(
-    name=TYPE_V1, family_spec=FAMILY_SPEC, wire_data=PageViewed, normalise=normalise, has_decimals=False
+    name=TYPE_V1,
+    family_spec=FAMILY_SPEC,
+    wire_data=PageViewed,
+    normalise=normalise,
+    has_decimals=False,
+    one_pass_data=lambda: model_schema_of(PageViewed),
 )

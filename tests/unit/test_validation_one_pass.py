@@ -1,0 +1,384 @@
+"""The one-pass validator gives exactly what the general path gives.
+
+``schemas.validate_event`` first runs one pydantic validation (``plain_model()``, the one-pass
+schema that builds the stored shapes) and a thin finish; whatever it refuses goes to the general
+path (the wire model, each type's ``normalise``, the re-examination of failures). Here every
+input is judged both ways, the second by calling the general path directly, and the answers
+must be identical: the same ``ValidEvent`` (fields, ``__dict__``, fields set, exact decimals,
+canonical JSON) or the same ``Rejection`` (reason and errors, in order).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_schema_builders import BUILDERS, NOW, dumps, order_v1, order_v2, page, reading, with_
+
+import schemas.validation as validation
+from schemas import Rejection, ValidEvent, plain_model, validate_event
+from schemas.fast import SlowPath, utc_time
+from schemas.money import MONEY_LOOKUP, canonical_money
+from schemas.numbers import canonical_measure
+from schemas.timestamps import TIME_RE, TimeFormatError, normalise_matched
+from schemas.types.device_reading import MEASURE_LOOKUP
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def general(raw: bytes, now: datetime = NOW) -> ValidEvent | Rejection:
+    """The general path alone (every check in the contract's order, no one-pass schema)."""
+    return validation._validate_general(raw, validation._time_range(now))
+
+
+def same(raw: bytes | str, now: datetime = NOW) -> ValidEvent | Rejection:
+    """Judge ``raw`` both ways; fail unless the two answers are identical in every respect."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    slow = general(data, now)
+    fast = validate_event(raw, now=now)
+    assert type(fast) is type(slow), (fast, slow)
+    if isinstance(slow, Rejection):
+        assert fast == slow
+        return fast
+    assert isinstance(fast, ValidEvent)
+    assert fast == slow
+    assert fast.__dict__ == slow.__dict__ and list(fast.__dict__) == list(slow.__dict__)
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.__pydantic_extra__ is None and fast.__pydantic_private__ is None
+    assert type(fast.data) is type(slow.data)
+    assert fast.data.__dict__ == slow.data.__dict__ and list(fast.data.__dict__) == list(slow.data.__dict__)
+    assert fast.data.model_fields_set == slow.data.model_fields_set
+    assert type(fast.time) is str and type(fast.extensions) is dict
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert repr(fast) == repr(slow)  # Decimal('12.50') and Decimal('12.5') are equal but not the same
+    return fast
+
+
+def raw(event: Any) -> bytes:
+    return dumps(event).encode()
+
+
+def test_plain_model_is_the_validation_the_platform_runs() -> None:
+    assert validation._validate_one_pass == plain_model().validator.validate_json
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_every_builder_gives_the_same_event(name: str) -> None:
+    assert isinstance(same(raw(BUILDERS[name]())), ValidEvent)
+
+
+TIMES = [
+    "2026-11-01T10:15:30Z",
+    "2026-11-01t10:15:30z",
+    "2026-11-01T10:15:30.5Z",
+    "2026-11-01T10:15:30.500Z",
+    "2026-11-01T10:15:30.000000000Z",
+    "2026-11-01T10:15:30.123456789Z",
+    "2026-11-01T10:15:30.1234567890Z",  # ten digits: invalid
+    "2026-11-01T10:15:30+00:00",
+    "2026-11-01T10:15:30-00:00",
+    "2026-11-01T11:15:30.250+01:00",
+    "2026-11-01T04:45:30.000-05:30",
+    "2026-11-01T23:59:30+23:59",
+    "2026-11-01T00:00:30-23:59",
+    "2026-10-31T23:59:60Z",  # leap second at the end of a UTC day
+    "2026-11-01T00:59:60+01:00",
+    "2026-11-01T10:15:60Z",  # misplaced leap second
+    "2024-02-29T10:15:30Z",
+    "2026-02-29T10:15:30Z",
+    "2026-02-29T10:15:30+01:00",
+    "2026-04-31T10:15:30Z",
+    "2026-01-31T10:15:30Z",
+    "2026-12-31T23:59:59.999999999Z",
+    "1999-12-31T23:59:59.999999999Z",
+    "2000-01-01T00:00:00Z",
+    "2000-01-01T01:00:00+01:00",
+    "0000-01-01T00:00:00Z",
+    "0001-01-01T00:30:00+01:00",
+    "9999-12-31T23:59:59-23:59",
+    "2026-11-01T12:05:00Z",  # now + 5 minutes: the last accepted instant
+    "2026-11-01T12:05:00.000000001Z",
+    "2026-11-01T13:05:00.000000001+01:00",
+    "2026-11-01 10:15:30Z",
+    "2026-11-01T10:15:30",
+    "２０２６-11-01T10:15:30Z",
+]
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.parametrize("time", TIMES)
+def test_times_are_judged_alike(name: str, time: str) -> None:
+    same(raw(with_(BUILDERS[name](), "time", time)))
+
+
+MONEY = [
+    0,
+    0.0,
+    -0.0,
+    "0",
+    "0.00",
+    1,
+    "12",
+    "12.5",
+    "12.50",
+    "0012.5",
+    12.5,
+    12.50,
+    0.125,
+    1e-7,
+    "1e2",
+    "-1",
+    " 5",
+    "12.505",
+    True,
+    None,
+    "1" * 80,
+    "1" * 81,
+    "9" * 100,
+    "9" * 101,
+]
+MONEY_LITERALS = [
+    "1E+1",
+    "1e16",
+    "1.5e-05",
+    "12345678901234567",
+    "0.1000000000000000055511151231257827",
+    "1e-400",
+    "1e-85",
+    "1e79",
+    "1e81",
+    "1e150",
+    "2.5e-100",
+    "123.450",
+    "-0",
+]
+
+
+def _with_money_literal(event: dict[str, Any], path: str, literal: str) -> bytes:
+    marker = "__MONEY__"
+    return dumps(with_(event, path, marker)).replace(f'"{marker}"', literal).encode()
+
+
+@pytest.mark.parametrize("value", MONEY, ids=repr)
+@pytest.mark.parametrize("path", ["data.total", "data.discount", "data.items.0.unit_price"])
+def test_amounts_are_judged_alike(value: Any, path: str) -> None:
+    same(raw(with_(order_v2(), path, value)))
+    if path != "data.discount":
+        same(raw(with_(order_v1(), path, value)))
+
+
+@pytest.mark.parametrize("literal", MONEY_LITERALS)
+@pytest.mark.parametrize("path", ["data.total", "data.discount", "data.items.1.unit_price"])
+def test_amount_literals_are_judged_alike(literal: str, path: str) -> None:
+    same(_with_money_literal(order_v2(), path, literal))
+
+
+def test_totals_that_add_up_only_exactly() -> None:
+    items = [{"sku": "A", "quantity": 1, "unit_price": 0.1}, {"sku": "B", "quantity": 2, "unit_price": 0.1}]
+    assert isinstance(same(raw(order_v2(items=items, total=0.3, discount=None))), ValidEvent)
+    assert isinstance(same(raw(order_v2(items=items, total=0.31, discount=None))), Rejection)
+    event = order_v2(items=items, discount=None)
+    same(_with_money_literal(event, "data.total", "0.3000000000000000000000001"))
+    # out of range and not adding up: the time is reported, not the rule
+    same(raw(with_(order_v2(total="1.00"), "time", "2030-01-01T00:00:00Z")))
+
+
+MEASURES = ["21.5", "21.50", "150", "150.0", "150.00000000000000001", "-90", "-90.5", "0", "0.0", "-0.0"]
+MEASURES += ["1e-7", "1.5e1", "2.1e+1", "1e-400", "99.99999999999999", "true", '"21.5"', "null"]
+
+
+@pytest.mark.parametrize("literal", MEASURES)
+@pytest.mark.parametrize("path", ["data.temperature_c", "data.humidity_pct", "data.battery_pct"])
+def test_measures_are_judged_alike(literal: str, path: str) -> None:
+    same(_with_money_literal(reading(), path, literal))
+
+
+EXTENSIONS: list[tuple[str, Any]] = [
+    ("traceparent", "00-ab-cd-01"),
+    ("sequence", 2**80),
+    ("replayed", False),
+    ("gone", None),
+    ("Bad", 1),
+    ("Bad", None),
+    ("data_base64", "AAAA"),
+    ("data_base64", None),
+    ("x" * 21, 1),
+    ("family", "spoofed"),
+    ("extensions", "spoofed"),
+    ("\u0000family", "spoofed"),
+    ("\u0000extensions", "x"),
+    ("ümlaut", 1),
+    ("float", 1.5),
+    ("object", {"a": 1}),
+    ("list", [1]),
+]
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.parametrize(("key", "value"), EXTENSIONS, ids=[repr(k) for k, _ in EXTENSIONS])
+def test_extensions_are_judged_alike(name: str, key: str, value: Any) -> None:
+    same(raw(with_(BUILDERS[name](), key, value)))
+
+
+def test_several_extensions_are_sorted_alike() -> None:
+    event = page()
+    for key, value in (("zeta", "z"), ("alpha", 1), ("gone", None), ("mid", True)):
+        event = with_(event, key, value)
+    result = same(raw(event))
+    assert isinstance(result, ValidEvent) and list(result.extensions) == ["alpha", "mid", "zeta"]
+
+
+def test_v1_orders_cannot_smuggle_v2_fields() -> None:
+    for key, value in (("channel", "web"), ("discount", "1.00"), ("\u0000channel", "web"), ("\u0000discount", 1)):
+        result = same(raw(with_(order_v1(), f"data.{key}", value)))
+        assert isinstance(result, Rejection)
+
+
+ODD_BYTES = [
+    b"\xef\xbb\xbf" + raw(page()),
+    raw(page()).replace(b"s-1", "sé".encode()),
+    raw(page()).replace(b"s-1", b"s\xff"),
+    raw(page()).replace(b'"data"', b'"data":' + b"[" * 40 + b"]" * 40 + b',"data"', 1),
+    raw(page()).replace(b'"data"', b'"pad":' + b"[" * 20 + b"]" * 20 + b',"data"', 1),
+    raw(page()).replace(b"s-1", b"[[[[" * 10),
+    raw(page()) + b" ",
+    raw(page()) + b"x",
+    b"[" + raw(page()) + b"]",
+    b"",
+    b"null",
+    raw(page()).replace(b"s-1", b"s\\u00e9"),
+    raw(page()).replace(b"s-1", b"\\ud800"),
+    raw(page()).replace(b'"1.0"', b"1.0"),
+    raw(page()).replace(b'"com.contoso.page.viewed.v1"', b'"com.contoso.page.viewed.v9"'),
+    raw(page()).replace(b'"com.contoso.page.viewed.v1"', b'""'),
+    raw(order_v2()).replace(b'"data":{', b'"data":{"order_id":null,'),
+    raw(page()).replace(b"12000", b"1" * 5000),
+    b" " * 300_000,
+]
+
+
+@pytest.mark.parametrize("data", ODD_BYTES, ids=range(len(ODD_BYTES)))
+def test_odd_bytes_are_judged_alike(data: bytes) -> None:
+    same(data)
+
+
+def test_text_and_buffers_are_judged_like_bytes() -> None:
+    data = raw(order_v2())
+    assert validate_event(data.decode(), now=NOW) == general(data)
+    assert validate_event(bytearray(data), now=NOW) == general(data)
+    assert validate_event(memoryview(data), now=NOW) == general(data)
+
+
+def test_the_synthetic_stream_is_judged_alike() -> None:
+    from pipeline.synthetic import generate_events
+
+    now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    corpus = generate_events(3000, seed=11, now=now, bad_ratio=0.2, duplicate_ratio=0.05, max_oversized=1)
+    outcomes = {"valid": 0, "rejected": 0}
+    for data in corpus:
+        outcomes["valid" if isinstance(same(data, now), ValidEvent) else "rejected"] += 1
+    assert outcomes["valid"] > 1000 and outcomes["rejected"] > 300
+
+
+# -- the pieces, against the functions they stand for -----------------------------------------
+
+
+@given(st.sampled_from(TIMES + [t.replace("Z", "+05:45") for t in TIMES]))
+@SETTINGS
+def test_utc_time_is_normalise_matched(text: str) -> None:
+    if TIME_RE.fullmatch(text) is None:
+        return
+    try:
+        expected = normalise_matched(text)
+    except TimeFormatError:
+        with pytest.raises(TimeFormatError):
+            utc_time(text)
+        return
+    if expected[1] is not None:
+        with pytest.raises(SlowPath):
+            utc_time(text)
+    else:
+        assert utc_time(text) == expected[0]
+        assert utc_time(text) == expected[0]  # again, now that the minute is cached
+
+
+@st.composite
+def rfc3339(draw: st.DrawFn) -> str:
+    moment = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+    text = f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S")
+    if draw(st.booleans()):
+        text += "." + draw(st.from_regex(r"[0-9]{1,9}", fullmatch=True))
+    zone = draw(st.sampled_from(["Z", "z", "+00:00", "-00:00", "+05:30", "-03:30", "+23:59", "-23:59", "+01:00"]))
+    if draw(st.booleans()):
+        text = text.replace("T", "t")
+    return text + zone
+
+
+@given(rfc3339())
+@SETTINGS
+def test_utc_time_is_normalise_matched_on_any_date_time(text: str) -> None:
+    canonical, epoch_ns = normalise_matched(text)
+    assert epoch_ns is None
+    assert utc_time(text) == canonical and utc_time(text) == canonical
+
+
+@given(
+    st.one_of(
+        st.floats(min_value=0, max_value=1e100, allow_nan=False, allow_infinity=False),
+        st.from_regex(r"[0-9]{1,90}(\.[0-9]{1,2})?", fullmatch=True),
+        st.decimals(min_value=0, max_value=10**12, places=2).map(str),
+        st.integers(min_value=0, max_value=10**20).map(float),
+    )
+)
+@SETTINGS
+def test_the_money_lookup_is_canonical_money(value: float | str) -> None:
+    MONEY_LOOKUP.pop(value, None)
+    try:
+        amount = MONEY_LOOKUP[value]
+    except SlowPath:
+        return
+    expected = canonical_money(value)
+    assert amount == expected and str(amount) == str(expected) and amount.as_tuple() == expected.as_tuple()
+    assert MONEY_LOOKUP[value] is amount
+
+
+def test_the_money_lookup_refuses_what_needs_an_exact_reading() -> None:
+    for value in (0.0, -0.0, 5e-324, 1e-81, 1e80, "1" * 81):
+        MONEY_LOOKUP.pop(value, None)  # canonical_money shares the cache (what it caches is right)
+        with pytest.raises(SlowPath):
+            MONEY_LOOKUP[value]
+        assert value not in MONEY_LOOKUP
+    assert MONEY_LOOKUP[None] == Decimal("0.00")
+
+
+@given(st.floats(min_value=-90, max_value=150, allow_nan=False, allow_infinity=False))
+@SETTINGS
+def test_the_measure_lookup_is_canonical_measure(value: float) -> None:
+    MEASURE_LOOKUP.pop(value, None)
+    if abs(value) < 2.2250738585072014e-308:
+        with pytest.raises(SlowPath):
+            MEASURE_LOOKUP[value]
+        return
+    expected = canonical_measure(value)
+    assert MEASURE_LOOKUP[value].as_tuple() == expected.as_tuple()
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 10_000), st.decimals(min_value=0, max_value=10**6, places=2)), min_size=1, max_size=5
+    ),
+    st.sampled_from(["total", "total+0.01", "total-0.01"]),
+    st.decimals(min_value=0, max_value=10, places=2),
+)
+@SETTINGS
+def test_generated_orders_are_judged_alike(lines: list[tuple[int, Decimal]], total: str, discount: Decimal) -> None:
+    items = [{"sku": f"S{i}", "quantity": q, "unit_price": float(p)} for i, (q, p) in enumerate(lines)]
+    exact = sum((Decimal(repr(float(p))) * q for q, p in lines), Decimal(0)) - discount
+    amount = {"total": exact, "total+0.01": exact + Decimal("0.01"), "total-0.01": exact - Decimal("0.01")}[total]
+    event = order_v2(items=items, discount=str(discount), total=json.loads(str(amount)) if amount >= 0 else 0)
+    same(raw(event))
