@@ -25,6 +25,7 @@ from pipeline.stores.base import DocumentStore
 from schemas import Reason, ValidEvent
 
 EVENTS_PARTITION_KEY = "/id"
+STORE_CONCURRENCY = 64  # event writes in flight per batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ async def store_batch(
     window_minutes: int,
     processed_at: str,
     batch_completed: bool | Callable[[], Awaitable[bool]],
-    concurrency: int = 64,
+    concurrency: int = STORE_CONCURRENCY,
 ) -> StoreOutcome:
     """Enrich and store one batch.
 

@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from pipeline.aggregates import AGGREGATES_PARTITION_KEY, RowCache
-from pipeline.persist import EVENTS_PARTITION_KEY
+from pipeline.persist import EVENTS_PARTITION_KEY, STORE_CONCURRENCY
 from pipeline.reference import ReferenceCache
 from pipeline.settings import BLOB_CONTAINERS, COSMOS_AGGREGATES, COSMOS_EVENTS, Settings
 from pipeline.stores.base import BlobStore, DocumentStore
@@ -37,6 +37,17 @@ class Runtime:
         """Create the Blob and Cosmos DB containers if missing (locally; Bicep does it in Azure)."""
         await self.blobs.ensure_containers(BLOB_CONTAINERS)
         await self.documents.ensure_containers(COSMOS_CONTAINERS)
+
+    async def warm_up(self, connections: int = STORE_CONCURRENCY) -> None:
+        """Load what the first batch would otherwise wait for: the containers' metadata, the reference
+        data, and a pool of Cosmos DB connections as large as one batch's writes in flight (each a
+        point read of a document that does not exist, so each opens its TLS connection now)."""
+        await self.ensure_stores()
+        await self.reference.get(self.blobs)
+        containers = list(COSMOS_CONTAINERS)
+        await asyncio.gather(
+            *(self.documents.read(containers[n % len(containers)], "warm-up", "warm-up") for n in range(connections))
+        )
 
     async def close(self) -> None:
         await self.blobs.close()

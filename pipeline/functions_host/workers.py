@@ -218,10 +218,13 @@ async def _serve(connection: Connection, setup: WorkerSetup, index: Any, metrics
     runtime = Runtime.from_settings(setup.settings) if setup.settings is not None else None
     if runtime is not None:
         install_runtime(runtime)
-        try:  # warm: connections open and the account read before the first attempt
-            await runtime.ensure_stores()
+        try:  # warm, as an instance is before it takes work: connections, container metadata, reference data
+            await runtime.warm_up()
         except Exception:  # not fatal: the first attempt meets the same store, with retries
             _log.warning("activity worker could not reach its stores at start-up", exc_info=True)
+        for store in (runtime.documents, runtime.blobs):  # the report counts the work, not the warm-up
+            getattr(store, "requests", Counter()).clear()
+            getattr(store, "batched_operations", Counter()).clear()
     loop = asyncio.get_running_loop()
     send_lock = threading.Lock()
     stopping = loop.create_future()
