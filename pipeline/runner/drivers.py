@@ -13,6 +13,7 @@ Each driver returns the ids of the trigger invocations' batches, so the runner c
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -109,8 +110,16 @@ class HttpDriver:
         self._max_batch = max_batch_events  # the route answers 413 beyond its limit
 
     async def deliver(self, partition: int, events: list[InputEvent]) -> list[str]:
+        """One batch request for the events a JSON array can carry; structured requests for the rest.
+
+        Order matters only between copies of one event. A structured event with no other copy in the
+        batch is posted after the batch request, so it does not split the batch into several requests
+        (and orchestrations); one that has copies here keeps its place among them.
+        """
         batch_ids: list[str] = []
         pending: list[bytes] = []
+        later: list[bytes] = []
+        copies = Counter(event.identity for event in events)
         for event in events:
             if _fits_in_array(event.body):
                 pending.append(event.body)
@@ -118,12 +127,17 @@ class HttpDriver:
                     batch_ids.append(await self._post_batch(pending))
                     pending = []
                 continue
+            if copies[event.identity] == 1:
+                later.append(event.body)
+                continue
             if pending:
                 batch_ids.append(await self._post_batch(pending))
                 pending = []
             batch_ids.append(await self._post(event.body, "application/cloudevents+json"))
         if pending:
             batch_ids.append(await self._post_batch(pending))
+        for body in later:
+            batch_ids.append(await self._post(body, "application/cloudevents+json"))
         return batch_ids
 
     async def _post_batch(self, bodies: list[bytes]) -> str:
