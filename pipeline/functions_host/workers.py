@@ -57,6 +57,7 @@ class _Worker:
     lock: threading.Lock = field(default_factory=threading.Lock)
     in_flight: dict[int, asyncio.Future[str]] = field(default_factory=dict)
     alive: bool = True
+    reader: threading.Thread | None = None
 
 
 class ActivityWorkers:
@@ -94,7 +95,8 @@ class ActivityWorkers:
             if message != ("ready",):
                 detail = "it exited (its error is in the log)" if isinstance(message, EOFError) else message
                 raise RuntimeError(f"activity worker {worker.process.name} failed to start: {detail}")
-            threading.Thread(target=self._receive, args=(worker,), daemon=True).start()
+            worker.reader = threading.Thread(target=self._receive, args=(worker,), daemon=True)
+            worker.reader.start()
 
     @property
     def pids(self) -> list[int]:
@@ -133,6 +135,8 @@ class ActivityWorkers:
             await asyncio.to_thread(worker.process.join, 30)
             if worker.process.is_alive():
                 worker.process.kill()
+            if worker.reader is not None:  # it has taken in the worker's last message (its counts)
+                await asyncio.to_thread(worker.reader.join, 5)
             worker.connection.close()
 
     def _receive(self, worker: _Worker) -> None:
