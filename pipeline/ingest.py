@@ -43,6 +43,11 @@ class IngestOutcome:
         return sum(self.dead_letter_reasons.values())
 
     @property
+    def counts(self) -> dict[str, Any]:
+        """What ingest counted: in the manifest, and in the orchestration input for whoever follows it."""
+        return {"received": self.received, "valid": self.valid, "dead_letter_reasons": dict(self.dead_letter_reasons)}
+
+    @property
     def orchestration_input(self) -> dict[str, Any] | None:
         """The claim check the orchestration starts with; None when nothing in the batch was valid."""
         if not self.valid:
@@ -52,20 +57,11 @@ class IngestOutcome:
             "source_kind": self.source_kind,
             "events_blob": events_blob(self.batch_id),
             "events": self.valid,
-            # what ingest counted, so that whoever follows the orchestration need not read the manifest
-            "received": self.received,
-            "ingest_dead_letter_reasons": dict(self.dead_letter_reasons),
+            "ingest": self.counts,
         }
 
     def manifest(self, received_at: str) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch_id,
-            "source_kind": self.source_kind,
-            "received_at": received_at,
-            "received": self.received,
-            "valid": self.valid,
-            "dead_letter_reasons": dict(self.dead_letter_reasons),
-        }
+        return {"batch_id": self.batch_id, "source_kind": self.source_kind, "received_at": received_at, **self.counts}
 
 
 def events_blob(batch_id: str) -> str:

@@ -39,10 +39,10 @@ class Runtime:
         await self.documents.ensure_containers(COSMOS_CONTAINERS)
 
     async def warm_up(self, connections: int = STORE_CONCURRENCY) -> None:
-        """Load what the first batch would otherwise wait for: the containers' metadata, the reference
-        data, and a pool of Cosmos DB connections as large as one batch's writes in flight (each a
-        point read of a document that does not exist, so each opens its TLS connection now)."""
-        await self.ensure_stores()
+        """Load what the first batch would otherwise wait for, in stores that exist already: the
+        reference data, the containers' metadata, and a pool of Cosmos DB connections as large as one
+        batch's writes in flight (each a point read of a document that does not exist, so each opens
+        its TLS connection now)."""
         await self.reference.get(self.blobs)
         containers = list(COSMOS_CONTAINERS)
         await asyncio.gather(

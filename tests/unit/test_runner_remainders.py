@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.runner.batching import InFlight, repack
 from pipeline.runner.inputs import InputEvent
-from pipeline.runner.run import InFlight, _repack
 
 
 def event(identity: int, position: int, partitions: int = 8) -> InputEvent:
@@ -19,7 +19,7 @@ def event(identity: int, position: int, partitions: int = 8) -> InputEvent:
 def test_remainders_fill_whole_batches_with_copies_together_and_waiting_groups_last() -> None:
     events = [event(position % 29, position) for position in range(43)]  # some identities come twice
     maybe_in_flight = {3, 11}
-    batches = _repack(events, 10, maybe_in_flight)
+    batches = repack(events, 10, maybe_in_flight)
 
     assert len(batches) == math.ceil(43 / 10)
     assert sorted(e.position for b in batches for e in b) == list(range(43))
@@ -30,7 +30,7 @@ def test_remainders_fill_whole_batches_with_copies_together_and_waiting_groups_l
         assert positions == sorted(positions)  # ... in input order
     waiting = [i for i, b in enumerate(batches) if {e.identity for e in b} & maybe_in_flight]
     assert waiting == [len(batches) - 1]  # only the last batch may have to wait
-    assert _repack(list(events), 10, maybe_in_flight) == batches  # the same input, the same batches
+    assert repack(list(events), 10, maybe_in_flight) == batches  # the same input, the same batches
 
 
 @pytest.mark.asyncio
