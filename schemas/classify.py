@@ -51,9 +51,12 @@ def classify(raw: bytes, error: ValidationError) -> Rejection:
 
 def classify_parsed(event: Any, raw: bytes, error: ValidationError) -> Rejection:
     """Checks 5-9 of the contract on the parsed event."""
-    return classify_structure(event) or Rejection.many(
-        Reason.INVALID_FIELD, invalid_fields(event, raw, error, _entry_of(event))
-    )
+    return classify_structure(event) or classify_fields(event, raw, error)
+
+
+def classify_fields(event: dict[str, Any], raw: bytes, error: ValidationError) -> Rejection:
+    """Check 9 of the contract, for a parsed event that passed checks 5-8 (see :func:`classify_structure`)."""
+    return Rejection.many(Reason.INVALID_FIELD, invalid_fields(event, raw, error, _entry_of(event)))
 
 
 def _entry_of(event: dict[str, Any]) -> RegisteredType | None:

@@ -27,6 +27,7 @@ from pydantic_core import core_schema as cs
 from schemas.timestamps import SHIFTED_MINUTES, normalise_matched
 
 __all__ = [
+    "BrokenRule",
     "SlowPath",
     "building",
     "constant_field",
@@ -39,6 +40,18 @@ __all__ = [
 class SlowPath(ValueError):
     """The one-pass schema cannot decide this event exactly: it refuses it (a ``ValueError``
     raised in a validator becomes a ``ValidationError``) and the general path decides."""
+
+
+class BrokenRule(ValueError):
+    """A business rule of the stored ``data`` does not hold: the one-pass schema refuses the event.
+
+    It carries the rule's ``(loc, msg)`` errors, so that when it is the event's only error
+    (every field valid) :func:`schemas.validate_event` names the reason without the general path.
+    """
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("a business rule does not hold")
+        self.errors = errors
 
 
 def _copy(schema: Any) -> Any:

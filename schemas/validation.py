@@ -17,9 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import from_json
 
-from schemas.classify import classify, classify_parsed, classify_structure
+from schemas.classify import classify, classify_fields, classify_structure
 from schemas.envelope import extension_name_errors
 from schemas.event import ValidEvent
+from schemas.fast import BrokenRule
 from schemas.json_text import to_json_text
 from schemas.limits import MAX_DEPTH, MAX_EVENT_BYTES, UTF8_BOM, encoding_error, exceeds_depth
 from schemas.numbers import LONG_MANTISSA, SCAN_TABLE, NeedsExact, load_exact
@@ -105,9 +106,26 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
                     if problem is not None:
                         return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
                     return event  # type: ignore[no-any-return]
-            except Exception:  # refused, or not decided exactly here (SlowPath, TimeFormatError)
-                return _validate_checked(data, time_range)
+            except Exception as refusal:  # refused, or not decided exactly here (SlowPath, TimeFormatError)
+                return _refused(data, scan, refusal, time_range)
     return _validate_general(data, time_range)
+
+
+def _refused(data: bytes, scan: bytes, refusal: Exception, time_range: TimeRange) -> ValidEvent | Rejection:
+    """The one-pass schema refused ``data``: a broken business rule as the only error (every
+    field valid, every float its literal) is named here; anything else takes the general path."""
+    if type(refusal) is ValidationError and refusal.error_count() == 1 and LONG_MANTISSA not in scan:
+        cause = refusal.errors(include_url=False, include_input=False)[0].get("ctx", {}).get("error")
+        if isinstance(cause, BrokenRule):
+            try:
+                # checks 1-9 passed; a time out of range (check 10) outranks the rule (11)
+                problem = time_range.problem(*normalise_matched(from_json(data)["time"]))
+            except Exception:  # never expected: the general path decides
+                return _validate_checked(data, time_range)
+            if problem is not None:
+                return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
+            return Rejection.many(Reason.BUSINESS_RULE, cause.errors)
+    return _validate_checked(data, time_range)
 
 
 def _validate_checked(data: bytes, time_range: TimeRange) -> ValidEvent | Rejection:
@@ -127,7 +145,7 @@ def _validate_checked(data: bytes, time_range: TimeRange) -> ValidEvent | Reject
         try:
             wire = WIRE_ADAPTER.validator.validate_json(data)
         except ValidationError as error:
-            return classify_parsed(event, data, error)
+            return classify_fields(event, data, error)
         return _finish(wire, data, time_range)
     except Exception as exc:  # a defect here must not lose the event: it is dead-lettered, replayable
         _log.exception("validation failed unexpectedly")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, StrictInt
 from pydantic_core import CoreSchema
 from pydantic_core import core_schema as cs
 
-from schemas.fast import constant_field, converted, model_schema_of
+from schemas.fast import BrokenRule, constant_field, converted, model_schema_of
 from schemas.money import (
     MONEY_LOOKUP,
     MONEY_STRING_RE,
@@ -260,10 +260,10 @@ def _one_pass_data(wire_model: type[OrderPlacedV1Data]) -> CoreSchema:
 
 
 def _total_adds_up(order: OrderPlaced) -> OrderPlaced:
-    """The one-pass schema refuses an order whose total does not add up (the general path then
-    names the reason: a time out of range outranks the business rule)."""
+    """The one-pass schema refuses an order whose total does not add up (a time out of range
+    still outranks the business rule: :func:`schemas.validate_event` checks it first)."""
     if net_total(order.items, order.discount) != order.total:
-        raise ValueError("the total does not add up")
+        raise BrokenRule(business_rule_errors(order))
     return order
 
 

@@ -25,7 +25,7 @@ from schemas import Rejection, ValidEvent, plain_model, validate_event
 from schemas.fast import SlowPath, utc_time
 from schemas.money import MONEY_LOOKUP, canonical_money
 from schemas.numbers import canonical_measure
-from schemas.timestamps import TIME_RE, TimeFormatError, normalise_matched
+from schemas.timestamps import TIME_RE, TimeFormatError, TimeRange, normalise_matched
 from schemas.types.device_reading import MEASURE_LOOKUP
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -186,6 +186,42 @@ def test_totals_that_add_up_only_exactly() -> None:
     same(_with_money_literal(event, "data.total", "0.3000000000000000000000001"))
     # out of range and not adding up: the time is reported, not the rule
     same(raw(with_(order_v2(total="1.00"), "time", "2030-01-01T00:00:00Z")))
+
+
+def test_a_broken_total_alone_is_named_without_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = raw(order_v2(total="1.00"))
+    assert same(broken).reason == "business_rule"
+    taken: list[bytes] = []
+    general_path = validation._validate_checked
+
+    def counted(data: bytes, time_range: TimeRange) -> ValidEvent | Rejection:
+        taken.append(data)
+        return general_path(data, time_range)
+
+    monkeypatch.setattr(validation, "_validate_checked", counted)
+    validate_event(broken, now=NOW)
+    assert taken == []
+    # a second error anywhere, or a literal that may not be its float: the general path decides
+    for event in (
+        with_(order_v2(total="1.00"), "tenantid", ""),
+        with_(order_v2(total="1.00"), "time", "2026-02-30T00:00:00Z"),
+        with_(order_v2(total="1.00"), "data.items.0.sku", ""),
+    ):
+        assert isinstance(same(raw(event)), Rejection)
+    long_literal = _with_money_literal(order_v2(discount=None), "data.total", "1.000000000000000000001")
+    assert same(long_literal).reason == "business_rule"
+    assert len(taken) == 4
+
+
+IN_RANGE, TOO_LATE = "2026-11-01T10:15:30Z", "2030-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("times", [(IN_RANGE, TOO_LATE), (TOO_LATE, IN_RANGE)])
+def test_a_broken_total_with_a_repeated_time_member_is_judged_alike(times: tuple[str, str]) -> None:
+    body = json.dumps(order_v2(total="1.00"))
+    assert body.endswith("}")
+    first, last = times
+    same(body[:-1] + f', "time": "{first}", "time": "{last}"}}')
 
 
 MEASURES = ["21.5", "21.50", "150", "150.0", "150.00000000000000001", "-90", "-90.5", "0", "0.0", "-0.0"]
