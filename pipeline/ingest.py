@@ -7,6 +7,7 @@ batch's orchestration. Every event of the batch is accounted for before this ret
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import Counter
@@ -131,8 +132,12 @@ async def ingest_batch(
                 ensure_ascii=False,
             ).encode("utf-8")
         )
-    await write_dead_letters(blobs, [record for _, record in outcome.rejections])
+    # the dead letters and the claim check side by side; the manifest, written last, says both are there
+    writes = [write_dead_letters(blobs, [record for _, record in outcome.rejections])]
     if claim_lines:
-        await blobs.put(CONTAINER_BATCHES, events_blob(batch_id), b"\n".join(claim_lines) + b"\n")
+        writes.append(blobs.put(CONTAINER_BATCHES, events_blob(batch_id), b"\n".join(claim_lines) + b"\n"))
+    for failed in await asyncio.gather(*writes, return_exceptions=True):
+        if isinstance(failed, BaseException):
+            raise failed  # both have finished: nothing is left writing behind the retry
     await blobs.put(CONTAINER_BATCHES, manifest_blob(batch_id), json.dumps(outcome.manifest(received_at)).encode())
     return outcome

@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.runner.inputs import InputEvent, read_events
+from schemas import Rejection, validate_event
+from schemas.reasons import Reason
 
 QUEUE_DEPTH = 2  # batches waiting per partition, besides the one being processed
 
@@ -56,33 +59,73 @@ async def feed(
 
     The partitions' last, partial batches are repacked into full ones, each processed on a lane of its
     own (a partition number after the real ones): without that a run would end with one partial batch,
-    one orchestration, per partition. The copies of an event stay together and in input order: a copy
-    whose identity may still be in a partition's batch in flight waits until that batch is accounted
-    for. Which copies may be is decided from the input alone (the last batches each partition was
-    handed, as many as can be in flight), so the repacked batches, and their ids, are the same in every
-    run over the same input, which crash recovery relies on.
+    one orchestration, per partition. The copies of an event stay together and in input order. Which
+    identities may still be in a partition's batch in flight is decided from the input alone (the last
+    batches each partition was handed, as many as can be in flight), so the repacked batches, and their
+    ids, are the same in every run over the same input, which crash recovery relies on. A repacked batch
+    holding such a copy waits until the batch with the earlier copy is accounted for, unless the order
+    of the two cannot change an outcome (`order_matters`): then both run side by side, and the store's
+    idempotent create keeps one.
     """
     pending: list[list[InputEvent]] = [[] for _ in queues]
-    recent: list[deque[set[int]]] = [deque(maxlen=QUEUE_DEPTH + 1) for _ in queues]
+    recent: list[deque[list[InputEvent]]] = [deque(maxlen=QUEUE_DEPTH + 1) for _ in queues]
     for event in read_events(files, len(queues)):
         bucket = pending[event.partition]
         bucket.append(event)
         if len(bucket) == batch_size:
             in_flight.add(bucket)
-            recent[event.partition].append({e.identity for e in bucket})
+            recent[event.partition].append(bucket)
             await unless_a_worker_fails(queues[event.partition].put(bucket), workers)
             pending[event.partition] = []
-    maybe_in_flight = set().union(*(identities for lanes in recent for identities in lanes))
-    repacked = repack([e for bucket in pending for e in bucket], batch_size, maybe_in_flight)
+    copies_in_flight: dict[int, list[bytes]] = {}
+    for lanes in recent:
+        for batch in lanes:
+            for event in batch:
+                copies_in_flight.setdefault(event.identity, []).append(event.body)
+    repacked = repack([e for bucket in pending for e in bucket], batch_size, set(copies_in_flight))
+    now = datetime.now(UTC)
 
     async def lane(number: int, batch: list[InputEvent]) -> None:
-        await in_flight.wait_until_clear({e.identity for e in batch} & maybe_in_flight)
+        groups: dict[int, list[bytes]] = {}
+        for event in batch:
+            if event.identity in copies_in_flight:
+                groups.setdefault(event.identity, []).append(event.body)
+        await in_flight.wait_until_clear(
+            {identity for identity, bodies in groups.items() if order_matters(copies_in_flight[identity] + bodies, now)}
+        )
         in_flight.add(batch)
         await process(len(queues) + number, batch)
 
     await unless_a_worker_fails(asyncio.gather(*(lane(n, b) for n, b in enumerate(repacked))), workers)
     for queue in queues:
         await unless_a_worker_fails(queue.put(None), workers)
+
+
+#: Refusals that depend on the moment of processing rather than on the bytes alone.
+_MOMENT_DEPENDENT = frozenset({Reason.TIME_OUT_OF_RANGE, Reason.PROCESSING_FAILED})
+
+
+def order_matters(copies: list[bytes], now: datetime) -> bool:
+    """Whether the order in which these copies of one event are processed can change an outcome.
+
+    Only two copies that are both accepted with different content depend on it (the first stays, the
+    other is a `conflicting_duplicate`). Copies with the same normalised content end the same in any
+    order (one stored, the others duplicates), and so does a copy refused for what its bytes hold. A
+    copy refused for a reason that depends on the moment (its time's range) might be accepted later,
+    so it counts as order-sensitive. Deciding this costs a validation of each copy, in the runner, for
+    the few copies that would otherwise wait.
+    """
+    contents: set[str] = set()
+    for body in copies:
+        result = validate_event(body, now=now)
+        if isinstance(result, Rejection):
+            if result.reason in _MOMENT_DEPENDENT:
+                return True
+            continue
+        contents.add(result.content_key())
+        if len(contents) > 1:
+            return True
+    return False
 
 
 def repack(events: list[InputEvent], batch_size: int, maybe_in_flight: set[int]) -> list[list[InputEvent]]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
+from test_schema_builders import NOW, dumps, page, with_
 
-from pipeline.runner.batching import InFlight, repack
+from pipeline.runner.batching import QUEUE_DEPTH, InFlight, feed, order_matters, repack
 from pipeline.runner.inputs import InputEvent
 
 
@@ -44,3 +47,66 @@ async def test_a_copy_waits_until_the_batch_holding_an_earlier_copy_is_accounted
     await in_flight.wait_until_clear({9})  # an identity with nothing in flight does not wait
     await in_flight.settled(earlier)
     await asyncio.wait_for(waiting, 1)
+
+
+def copies_of(**attrs: Any) -> bytes:
+    return dumps(with_(page(), "id", "evt-7") | attrs).encode()
+
+
+SAME = copies_of()
+SPELT_DIFFERENTLY = dumps({"time": "2026-11-01T11:15:30+01:00", **json.loads(SAME)}, spaced=True).encode()
+CHANGED = copies_of(subject="another")
+FAR_FUTURE = copies_of(time="2099-01-01T00:00:00Z")
+MISSING_TENANT = dumps({k: v for k, v in json.loads(SAME).items() if k != "tenantid"}).encode()
+
+
+@pytest.mark.parametrize(
+    ("copies", "matters"),
+    [
+        ([SAME, SAME], False),  # a byte-identical redelivery
+        ([SAME, SPELT_DIFFERENTLY, b"\xef\xbb\xbf" + SAME], False),  # the same content, spelt differently
+        ([SAME, MISSING_TENANT], False),  # refused for what its bytes hold: refused in any order
+        ([b"not json", b"not json"], False),
+        ([SAME, CHANGED], True),  # the first accepted stays, the other is a conflicting duplicate
+        ([SAME, FAR_FUTURE], True),  # its time may come into range: it might be accepted
+    ],
+)
+def test_order_matters_only_between_copies_that_could_both_be_accepted_differently(
+    copies: list[bytes], matters: bool
+) -> None:
+    assert SPELT_DIFFERENTLY != SAME
+    assert order_matters(copies, NOW) is matters
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("copy", "waits"), [(SPELT_DIFFERENTLY, False), (CHANGED, True)])
+async def test_a_repacked_copy_runs_beside_the_earlier_one_unless_their_order_matters(
+    tmp_path: Path, copy: bytes, waits: bool
+) -> None:
+    other = dumps(with_(page(), "id", "evt-8")).encode()
+    source = tmp_path / "input.ndjson"
+    source.write_bytes(SAME + b"\n" + other + b"\n" + copy + b"\n")
+    queues: list[asyncio.Queue[list[InputEvent] | None]] = [asyncio.Queue(maxsize=QUEUE_DEPTH)]
+    in_flight = InFlight()
+    release = asyncio.Event()
+    started: list[tuple[int, list[bytes]]] = []
+
+    async def process(lane: int, batch: list[InputEvent]) -> None:
+        started.append((lane, [e.body for e in batch]))
+        if lane == 0:
+            await release.wait()  # the batch holding the earlier copy stays in flight
+        await in_flight.settled(batch)
+
+    async def partition_worker() -> None:
+        while (batch := await queues[0].get()) is not None:
+            await process(0, batch)
+
+    workers = [asyncio.create_task(partition_worker())]
+    feeding = asyncio.create_task(feed([source], 2, queues, workers, in_flight, process))
+    await asyncio.sleep(0.2)
+    assert started[0] == (0, [SAME, other])
+    assert [lane for lane, _ in started[1:]] == ([] if waits else [1])
+    release.set()
+    await asyncio.wait_for(feeding, 2)
+    await asyncio.wait_for(workers[0], 2)
+    assert started[1] == (1, [copy])
