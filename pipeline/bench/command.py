@@ -31,7 +31,8 @@ def run_benchmarks(out: Path, events: int, sizes: list[int], batch_size: int) ->
     results["scale"] = []
     for size in sizes:
         print(f"scale: {size:,} events …", flush=True)
-        results["scale"].append(end_to_end.scale_point(settings, size, batch_size))
+        point = end_to_end.scale_point(settings, size, batch_size, results["end_to_end"]["document_bytes"])
+        results["scale"].append(point)
     if results["scale"]:
         results["scale_spread"] = _spread([point["events_per_s"] for point in results["scale"]])
         results["scale_ratio_spread"] = _spread([point["ratio"] for point in results["scale"]])

@@ -105,11 +105,12 @@ async def pipeline_vs_floor(settings: Settings, events: int, batch_size: int) ->
     }
 
 
-def scale_point(settings: Settings, events: int, batch_size: int) -> dict[str, Any]:
+def scale_point(settings: Settings, events: int, batch_size: int, document_bytes: int) -> dict[str, Any]:
     """One size, in a fresh runner process (with its worker processes), so its peak memory is its own:
     the sum over the process tree, sampled every 0.2 s. Right after it, the floor writes as many
-    documents of the same size into the same server, which by then holds this size's data: the
-    server's own speed at that size, so that the ratio shows how the pipeline's cost grows."""
+    documents of `document_bytes` (the corpora come from one generator) into the same server, which
+    by then holds this size's data: the server's own speed at that size, so that the ratio shows how
+    the pipeline's cost grows."""
     import asyncio
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -141,8 +142,7 @@ def scale_point(settings: Settings, events: int, batch_size: int) -> dict[str, A
             detail = process.stderr.read().decode()[-500:] if process.stderr else ""
             raise RuntimeError(f"scale run of {events} events failed: {detail}")
         report = json.loads(Path(f"{scratch}/out/report.json").read_text())
-    size = asyncio.run(mean_document_bytes(settings))
-    floor = asyncio.run(bare_upserts_per_s(settings, report["stored"], size))
+    floor = asyncio.run(bare_upserts_per_s(settings, report["stored"], document_bytes))
     return {
         "events": events,
         "events_per_s": report["events_per_s"],
