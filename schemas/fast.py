@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from pydantic_core import CoreSchema
 from pydantic_core import core_schema as cs
 
-from schemas.timestamps import SHIFTED_MINUTES, normalise_matched
+from schemas.timestamps import normalise_matched
 
 __all__ = [
     "BrokenRule",
@@ -127,22 +127,15 @@ def building(schema: CoreSchema) -> Iterator[None]:
 def utc_time(text: str) -> str:
     """The canonical UTC text of a wire ``time``: the one-pass schema's after-validator for it.
 
-    The same result as :func:`schemas.timestamps.normalise_matched`, whose two common cases
-    (already canonical; an offset whose UTC minute is cached) are repeated here to save a call.
+    That of :func:`schemas.timestamps.normalise_matched` (which answers the common spellings
+    first: already canonical, or an offset whose UTC minute is cached), refusing a time that it
+    can only decide as an instant.
 
     Raises:
         TimeFormatError: (a ``ValueError``: the event is refused) for a date the month lacks
             or a misplaced leap second.
         SlowPath: for a leap second or a year that ``datetime`` cannot hold.
     """
-    if text[17] != "6":  # not a leap second
-        if text[-1] == "Z":
-            if text[10] == "T" and text[8:10] <= "28" and (len(text) == 20 or text[-2] != "0"):
-                return text
-        elif text[-1] != "z" and (len(text) == 25 or text[-7] != "0"):
-            utc_minute = SHIFTED_MINUTES.get(text[:16] + text[-6:])
-            if utc_minute is not None:  # computed from a real date
-                return utc_minute + text[16:-6] + "Z"
     canonical, epoch_ns = normalise_matched(text)
     if epoch_ns is not None:
         raise SlowPath

@@ -1,8 +1,9 @@
 """Validating one raw event against the contract: ``validate_event`` and ``parse_event_dict``.
 
 The happy path is one pydantic validation from JSON (``schemas.registry.EVENT_ADAPTER``, the
-one-pass schema, which also builds the stored shapes) plus a thin finish in Python: the time
-offset, the time range, extensions, the order-total rule. Whatever the one-pass schema refuses
+one-pass schema, which also builds the stored shapes, normalises ``time`` and checks the order-total
+rule) plus a thin finish in Python: extensions, fields set, the time range. Whatever the one-pass
+schema refuses
 or cannot decide exactly takes the general path: the wire model (``WIRE_ADAPTER``), then each
 type's ``normalise``; an event that fails is examined again, check by check, to name the first
 failing check in the contract's order (see :mod:`schemas.classify`).

@@ -93,13 +93,10 @@ _CACHE = _MeasureLookup()
 def _measure(value: float, exact: Any) -> Decimal:
     if exact is not None:
         return canonical_number(to_decimal(exact))
-    hit = _CACHE.get(value)
-    if hit is None:
-        hit = canonical_measure(value)  # raises NeedsExact for zero: never cached
-        if len(_CACHE) >= 8192:
-            _CACHE.clear()
-        _CACHE[value] = hit
-    return hit
+    try:
+        return _CACHE[value]
+    except SlowPath:  # zero or subnormal: never cached
+        raise NeedsExact from None
 
 
 def _range_error(value: Decimal, bounds: tuple[Decimal, Decimal]) -> str | None:
