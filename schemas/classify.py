@@ -45,7 +45,7 @@ def classify(raw: bytes, error: ValidationError) -> Rejection:
     try:
         event = from_json(raw, allow_inf_nan=False)
     except ValueError as exc:
-        return Rejection.of(Reason.MALFORMED_JSON, "", f"not valid JSON: {exc}")
+        return malformed_json(exc)
     return classify_parsed(event, raw, error)
 
 
@@ -71,15 +71,11 @@ def classify_structure(event: Any) -> Rejection | None:
     no validation at all.
     """
     if not isinstance(event, dict):
-        kind = _JSON_KINDS.get(type(event), "not an object")
-        return Rejection.of(Reason.NOT_AN_OBJECT, "", f"an event must be a JSON object, not {kind}")
+        return not_an_object(event)
 
     version = event.get("specversion")
     if version is not None and not (type(version) is str and version == SPECVERSION):
-        shown = json.dumps(version, ensure_ascii=False)
-        if len(shown) > 40:
-            shown = shown[:37] + "..."
-        return Rejection.of(Reason.UNSUPPORTED_SPECVERSION, "specversion", f'must be "1.0", not {shown}')
+        return unsupported_specversion(version)
 
     type_name = event.get("type")
     entry = _entry_of(event)
@@ -99,6 +95,25 @@ def classify_structure(event: Any) -> Rejection | None:
             f"{shown} is not a registered event type (registered: {', '.join(REGISTRY)})",
         )
     return None
+
+
+def malformed_json(problem: object) -> Rejection:
+    """Check 4 failed: the JSON parser's ``problem`` (its error or message)."""
+    return Rejection.of(Reason.MALFORMED_JSON, "", f"not valid JSON: {problem}")
+
+
+def not_an_object(value: Any) -> Rejection:
+    """Check 5 failed: the parsed JSON ``value`` is not an object."""
+    kind = _JSON_KINDS.get(type(value), "not an object")
+    return Rejection.of(Reason.NOT_AN_OBJECT, "", f"an event must be a JSON object, not {kind}")
+
+
+def unsupported_specversion(version: Any) -> Rejection:
+    """Check 6 failed: ``specversion`` holds the parsed JSON ``version``, not ``"1.0"``."""
+    shown = json.dumps(version, ensure_ascii=False)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return Rejection.of(Reason.UNSUPPORTED_SPECVERSION, "specversion", f'must be "1.0", not {shown}')
 
 
 def missing_fields(model: type[BaseModel], value: dict[str, Any], loc: str) -> list[tuple[str, str]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -35,8 +36,13 @@ def describe(error: ValidationError, tags: Collection[str] = ()) -> list[tuple[s
         tags: Discriminator values that pydantic puts first in the location of errors
             inside a tagged union; they are dropped.
     """
+    return describe_details(error.errors(include_url=False, include_input=False, include_context=False), tags)
+
+
+def describe_details(details: Iterable[Mapping[str, Any]], tags: Collection[str] = ()) -> list[tuple[str, str]]:
+    """:func:`describe` of the error details already taken from a ``ValidationError``."""
     out = []
-    for detail in error.errors(include_url=False, include_input=False, include_context=False):
+    for detail in details:
         loc = detail["loc"]
         if loc and loc[0] in tags:
             loc = loc[1:]

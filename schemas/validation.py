@@ -18,14 +18,14 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import from_json
 
-from schemas.classify import classify, classify_fields, classify_structure
+from schemas.classify import classify, classify_fields, classify_structure, malformed_json
 from schemas.envelope import extension_name_errors
 from schemas.event import ValidEvent
-from schemas.fast import BrokenRule
 from schemas.json_text import to_json_text
 from schemas.limits import MAX_DEPTH, MAX_EVENT_BYTES, UTF8_BOM, encoding_error, exceeds_depth
 from schemas.numbers import LONG_MANTISSA, SCAN_TABLE, NeedsExact, load_exact
 from schemas.reasons import Reason
+from schemas.refusal import name_refusal
 from schemas.registry import BY_ENVELOPE, EVENT_ADAPTER, REGISTERED_TYPES, WIRE_ADAPTER, RegisteredType
 from schemas.rejection import Rejection
 from schemas.strict import trusted_builder
@@ -113,19 +113,16 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
 
 
 def _refused(data: bytes, scan: bytes, refusal: Exception, time_range: TimeRange) -> ValidEvent | Rejection:
-    """The one-pass schema refused ``data``: a broken business rule as the only error (every
-    field valid, every float its literal) is named here; anything else takes the general path."""
-    if type(refusal) is ValidationError and refusal.error_count() == 1 and LONG_MANTISSA not in scan:
-        cause = refusal.errors(include_url=False, include_input=False)[0].get("ctx", {}).get("error")
-        if isinstance(cause, BrokenRule):
-            try:
-                # checks 1-9 passed; a time out of range (check 10) outranks the rule (11)
-                problem = time_range.problem(*normalise_matched(from_json(data)["time"]))
-            except Exception:  # never expected: the general path decides
-                return _validate_checked(data, time_range)
-            if problem is not None:
-                return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
-            return Rejection.many(Reason.BUSINESS_RULE, cause.errors)
+    """The one-pass schema refused ``data``: the reason is named from its refusal when that says
+    enough (:func:`schemas.refusal.name_refusal`), by the general path otherwise."""
+    if type(refusal) is ValidationError:
+        try:
+            named = name_refusal(data, refusal.errors(include_url=False), LONG_MANTISSA not in scan, time_range)
+        except Exception:  # never expected: the general path decides
+            _log.exception("naming a refusal failed unexpectedly")
+            named = None
+        if named is not None:
+            return named
     return _validate_checked(data, time_range)
 
 
@@ -139,7 +136,7 @@ def _validate_checked(data: bytes, time_range: TimeRange) -> ValidEvent | Reject
         try:
             event = from_json(data, allow_inf_nan=False)
         except ValueError as exc:
-            return Rejection.of(Reason.MALFORMED_JSON, "", f"not valid JSON: {exc}")
+            return malformed_json(exc)
         early = classify_structure(event)
         if early is not None:
             return early

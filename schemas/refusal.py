@@ -1,0 +1,133 @@
+"""Naming the reason for an event from the one-pass schema's refusal itself.
+
+When the one-pass schema (``schemas.registry.EVENT_ADAPTER``) refuses an event, its
+``ValidationError`` usually holds everything needed to name the first failing check exactly as the
+general path would (:mod:`schemas.classify`), without parsing the event again or validating it
+against the wire models: malformed JSON, not an object, an unsupported ``specversion``, missing
+fields, invalid fields, a broken business rule.
+
+It cannot where the one-pass schema differs from the wire models or sees less than the parsed
+event, and :func:`name_refusal` then answers ``None`` (the general path decides):
+
+- an unknown or absent ``type``: the tagged union stops at the tag, so the envelope's other
+  attributes (an absent one outranks the type) are not checked; the parsed event in the error
+  is handed to :func:`schemas.classify.classify_structure` instead of being parsed again;
+- a ``null`` anywhere (missing when the field is required, invalid otherwise);
+- errors in ``data`` fields that the one-pass schema checks in another order than the wire model
+  (a v2 order's ``channel``, which the stored shape puts before the lines);
+- errors on the order lines as a whole (the one-pass schema reads them as a tuple, with other
+  messages, and stops at the first line past the limit);
+- top-level members that are not context attributes (extension names are checked as keys);
+- converted fields (``time``, amounts, measures) that raise their own errors, and amounts that
+  may not be their literal (only the exact reading can judge them);
+- ``NaN`` or ``Infinity`` anywhere: the one-pass parser accepts them, the contract does not.
+"""
+
+from __future__ import annotations
+
+from pydantic_core import ErrorDetails, from_json
+
+from schemas.classify import classify_structure, malformed_json, not_an_object, unsupported_specversion
+from schemas.envelope import CONTEXT_ATTRIBUTES
+from schemas.errors import describe_details, dotted
+from schemas.fast import BrokenRule
+from schemas.reasons import Reason
+from schemas.registry import REGISTERED_TYPES
+from schemas.rejection import Rejection
+from schemas.timestamps import TimeRange, normalise_matched
+
+_TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
+_ORDER_LINES = ("data", "items")
+
+
+def _wire_ranks(wire_fields: list[str], one_pass_fields: list[str]) -> dict[int | str, int] | None:
+    """The rank of each ``data`` field in the wire model, when the one-pass schema checks them
+    in another order (its errors then come in another order too); ``None`` when the orders agree."""
+    checked = [name for name in one_pass_fields if name in wire_fields]
+    return None if checked == wire_fields else {name: rank for rank, name in enumerate(wire_fields)}
+
+
+#: For the types whose ``data`` fields the one-pass schema checks in another order than the wire model.
+_WIRE_RANKS = {
+    entry.name: ranks
+    for entry in REGISTERED_TYPES
+    if (ranks := _wire_ranks(list(entry.wire_data.model_fields), list(entry.family_spec.stored.model_fields)))
+}
+
+
+def _in_wire_order(details: list[ErrorDetails], ranks: dict[int | str, int]) -> bool:
+    """Whether the errors in ``data`` fields come in the wire model's order of those fields."""
+    last = 0
+    for detail in details:
+        loc = detail["loc"]
+        if len(loc) > 2 and loc[1] == "data":
+            rank = ranks.get(loc[2], len(ranks))  # members that are not fields come last in both
+            if rank < last:
+                return False
+            last = rank
+    return True
+
+
+def name_refusal(
+    data: bytes, details: list[ErrorDetails], floats_exact: bool, time_range: TimeRange
+) -> Rejection | None:
+    """The rejection for ``data``, named from the one-pass refusal's error ``details``, or ``None``.
+
+    Args:
+        data: The event, known to pass checks 1-3 (size, encoding, depth).
+        details: ``errors(include_url=False)`` of the one-pass ``ValidationError``.
+        floats_exact: Whether every number literal is its float (no literal may have 16 or more
+            digits: see :mod:`schemas.numbers`).
+        time_range: The accepted time range (a time out of range outranks a business rule).
+    """
+    if b"NaN" in data or b"Infinity" in data:
+        return None
+    first = details[0]
+    if not first["loc"]:  # the event as a whole
+        kind = first["type"]
+        if kind == "json_invalid":
+            return malformed_json(first["ctx"]["error"])
+        if kind == "dict_type":
+            return not_an_object(first["input"])
+        if kind in _TAG_ERRORS and isinstance(first["input"], dict):
+            return classify_structure(first["input"])
+        return None
+    # errors inside one registered type: every location starts with the type's tag
+    missing: list[tuple[str, str]] = []
+    decidable = floats_exact
+    for detail in details:
+        loc = detail["loc"][1:]
+        kind = detail["type"]
+        if kind == "missing":
+            missing.append((dotted(loc), "is required"))
+            continue
+        value = detail["input"]
+        if loc == ("specversion",) and value is not None:
+            return unsupported_specversion(value)  # check 6 outranks the rest
+        if value is None or loc == _ORDER_LINES:
+            return None
+        if kind == "value_error" or loc[0] not in CONTEXT_ATTRIBUTES:
+            decidable = False
+    tag = str(first["loc"][0])
+    if (missing or decidable) and tag in _WIRE_RANKS and not _in_wire_order(details, _WIRE_RANKS[tag]):
+        return None
+    if missing:
+        return Rejection.many(Reason.MISSING_FIELD, missing)
+    if decidable:
+        return Rejection.many(Reason.INVALID_FIELD, describe_details(details, (tag,)))
+    if len(details) == 1 and floats_exact:
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, BrokenRule):
+            return _broken_rule(data, cause, time_range)
+    return None
+
+
+def _broken_rule(data: bytes, cause: BrokenRule, time_range: TimeRange) -> Rejection | None:
+    """A broken business rule as the event's only error: checks 1-9 passed."""
+    try:
+        problem = time_range.problem(*normalise_matched(from_json(data)["time"]))
+    except Exception:  # never expected: the general path decides
+        return None
+    if problem is not None:  # check 10 (time range) outranks the rule (11)
+        return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
+    return Rejection.many(Reason.BUSINESS_RULE, cause.errors)
