@@ -25,7 +25,7 @@ _OBJECT_EXPECTED = frozenset({"model_type", "dict_type", "model_attributes_type"
 
 def dotted(loc: Iterable[int | str]) -> str:
     """``("data", "items", 0, "sku")`` -> ``"data.items.0.sku"``."""
-    return ".".join(str(part) for part in loc)
+    return ".".join(map(str, loc))
 
 
 def describe(error: ValidationError, tags: Collection[str] = ()) -> list[tuple[str, str]]:

@@ -31,6 +31,7 @@ from schemas.classify import classify_structure, malformed_json, not_an_object, 
 from schemas.envelope import CONTEXT_ATTRIBUTES
 from schemas.errors import describe_details, dotted
 from schemas.fast import BrokenRule
+from schemas.numbers import LONG_MANTISSA
 from schemas.reasons import Reason
 from schemas.registry import REGISTERED_TYPES
 from schemas.rejection import Rejection
@@ -68,19 +69,18 @@ def _in_wire_order(details: list[ErrorDetails], ranks: dict[int | str, int]) -> 
     return True
 
 
-def name_refusal(
-    data: bytes, details: list[ErrorDetails], floats_exact: bool, time_range: TimeRange
-) -> Rejection | None:
+def name_refusal(data: bytes, scan: bytes, details: list[ErrorDetails], time_range: TimeRange) -> Rejection | None:
     """The rejection for ``data``, named from the one-pass refusal's error ``details``, or ``None``.
 
     Args:
         data: The event, known to pass checks 1-3 (size, encoding, depth).
         details: ``errors(include_url=False)`` of the one-pass ``ValidationError``.
-        floats_exact: Whether every number literal is its float (no literal may have 16 or more
-            digits: see :mod:`schemas.numbers`).
+        scan: ``data`` through :data:`schemas.numbers.SCAN_TABLE` (to tell whether every number
+            literal is its float: see :mod:`schemas.numbers`).
         time_range: The accepted time range (a time out of range outranks a business rule).
     """
-    if b"NaN" in data or b"Infinity" in data:
+    # (a one-byte search is a memchr: the longer ones run only when it finds something)
+    if (b"N" in data and b"NaN" in data) or (b"I" in data and b"Infinity" in data):
         return None
     first = details[0]
     if not first["loc"]:  # the event as a whole
@@ -94,7 +94,7 @@ def name_refusal(
         return None
     # errors inside one registered type: every location starts with the type's tag
     missing: list[tuple[str, str]] = []
-    decidable = floats_exact
+    decidable = True
     for detail in details:
         loc = detail["loc"][1:]
         kind = detail["type"]
@@ -109,13 +109,15 @@ def name_refusal(
         if kind == "value_error" or loc[0] not in CONTEXT_ATTRIBUTES:
             decidable = False
     tag = str(first["loc"][0])
-    if (missing or decidable) and tag in _WIRE_RANKS and not _in_wire_order(details, _WIRE_RANKS[tag]):
-        return None
-    if missing:
-        return Rejection.many(Reason.MISSING_FIELD, missing)
-    if decidable:
+    if missing or decidable:
+        if tag in _WIRE_RANKS and not _in_wire_order(details, _WIRE_RANKS[tag]):
+            return None
+        if missing:
+            return Rejection.many(Reason.MISSING_FIELD, missing)
+        if LONG_MANTISSA in scan:  # an amount may be judged otherwise on its exact literal
+            return None
         return Rejection.many(Reason.INVALID_FIELD, describe_details(details, (tag,)))
-    if len(details) == 1 and floats_exact:
+    if len(details) == 1 and LONG_MANTISSA not in scan:
         cause = first.get("ctx", {}).get("error")
         if isinstance(cause, BrokenRule):
             return _broken_rule(data, cause, time_range)

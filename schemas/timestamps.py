@@ -271,22 +271,41 @@ def out_of_range_message(epoch_ns: int, now_ns: int) -> str | None:
     The range is [2000-01-01T00:00:00Z, now + 5 minutes], both ends included.
     """
     if epoch_ns < EARLIEST_NS:
-        return f"must not be before {EARLIEST}"
+        return _TOO_EARLY
     if epoch_ns > now_ns + _MAX_SKEW_NS:
-        return f"must not be more than 5 minutes after the time of processing ({format_utc(now_ns)})"
+        return _too_late(now_ns)
     return None
 
 
-class TimeRange:
-    """The accepted range for one processing moment, checked on canonical text when possible."""
+_TOO_EARLY = f"must not be before {EARLIEST}"
 
-    __slots__ = ("_latest_fraction", "_latest_seconds", "now_ns")
+
+def _too_late(now_ns: int) -> str:
+    return f"must not be more than 5 minutes after the time of processing ({format_utc(now_ns)})"
+
+
+#: The seconds of :data:`EARLIEST` (see :attr:`TimeRange.latest_seconds`).
+EARLIEST_SECONDS = EARLIEST[:19]
+
+
+class TimeRange:
+    """The accepted range for one processing moment, checked on canonical text when possible.
+
+    Attributes:
+        now_ns: The moment of processing.
+        latest_seconds: The seconds (``YYYY-MM-DDTHH:MM:SS``) of the latest time accepted: a
+            canonical time ``t`` with ``EARLIEST_SECONDS <= t < latest_seconds`` is in the range
+            (compared as text: ``t`` begins with its seconds, so it sorts as they do).
+    """
+
+    __slots__ = ("_latest_fraction", "_too_late", "latest_seconds", "now_ns")
 
     def __init__(self, now_ns: int) -> None:
         self.now_ns = now_ns
         latest = format_utc(now_ns + _MAX_SKEW_NS)
-        self._latest_seconds = latest[:19]
+        self.latest_seconds = latest[:19]
         self._latest_fraction = latest[20:-1].ljust(9, "0")
+        self._too_late = _too_late(now_ns)
 
     def problem(self, canonical: str, epoch_ns: int | None) -> str | None:
         """Why the time is out of range, or ``None``.
@@ -298,13 +317,13 @@ class TimeRange:
         if epoch_ns is not None:
             return out_of_range_message(epoch_ns, self.now_ns)
         seconds = canonical[:19]
-        if seconds < "2000-01-01T00:00:00":
-            return f"must not be before {EARLIEST}"
-        if seconds < self._latest_seconds:
+        if seconds < EARLIEST_SECONDS:
+            return _TOO_EARLY
+        if seconds < self.latest_seconds:
             return None
-        if seconds == self._latest_seconds and canonical[20:-1].ljust(9, "0") <= self._latest_fraction:
+        if seconds == self.latest_seconds and canonical[20:-1].ljust(9, "0") <= self._latest_fraction:
             return None
-        return out_of_range_message(_epoch_ns(canonical), self.now_ns)
+        return self._too_late
 
 
 def to_datetime(epoch_ns: int) -> datetime:

@@ -12,6 +12,7 @@ failing check in the contract's order (see :mod:`schemas.classify`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,22 +30,23 @@ from schemas.refusal import name_refusal
 from schemas.registry import BY_ENVELOPE, EVENT_ADAPTER, REGISTERED_TYPES, WIRE_ADAPTER, RegisteredType
 from schemas.rejection import Rejection
 from schemas.strict import trusted_builder
-from schemas.timestamps import TimeFormatError, TimeRange, datetime_to_ns, normalise_matched
+from schemas.timestamps import EARLIEST_SECONDS, TimeFormatError, TimeRange, datetime_to_ns, normalise_matched
 
 _log = logging.getLogger(__name__)
 _new_event = trusted_builder(ValidEvent)
 _range_cache: tuple[datetime | None, TimeRange | None] = (None, None)
 _validate_one_pass = EVENT_ADAPTER.validator.validate_json  # what EVENT_ADAPTER.validate_json calls
 _setattr = object.__setattr__
-_EVENT_FIELDS = set(ValidEvent.model_fields)
+_copy_event_fields = set(ValidEvent.model_fields).copy
 
 
-def _one_pass_finish(entry: RegisteredType) -> tuple[bool, set[str] | None]:
-    """What the thin finish needs to know about a type: ``(has_decimals, data_fields)``, where
-    ``data_fields`` are the fields of the stored ``data`` model when ``normalise`` builds it
-    whole (all of them set), ``None`` when the stored model is the wire model itself."""
+def _one_pass_finish(entry: RegisteredType) -> tuple[bool, Callable[[], set[str]] | None]:
+    """What the thin finish needs to know about a type: ``(has_decimals, copy_data_fields)``,
+    where ``copy_data_fields`` gives the fields set of the stored ``data`` model when
+    ``normalise`` builds it whole (all of them set), ``None`` when the stored model is the wire
+    model itself."""
     stored = entry.family_spec.stored
-    return entry.has_decimals, None if stored is entry.wire_data else set(stored.model_fields)
+    return entry.has_decimals, None if stored is entry.wire_data else set(stored.model_fields).copy
 
 
 _ONE_PASS_FINISH = {entry.name: _one_pass_finish(entry) for entry in REGISTERED_TYPES if entry.one_pass_data}
@@ -91,7 +93,7 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
             try:
                 event = _validate_one_pass(data)
                 values = event.__dict__
-                has_decimals, data_fields = _ONE_PASS_FINISH[values["type"]]
+                has_decimals, copy_data_fields = _ONE_PASS_FINISH[values["type"]]
                 # floats are their literals unless some literal may have 16 or more digits
                 if not (has_decimals and LONG_MANTISSA in scan):
                     extra = event.__pydantic_extra__
@@ -100,10 +102,13 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
                             extra = {name: extra[name] for name in sorted(extra) if extra[name] is not None}
                         values["extensions"] = extra
                     _setattr(event, "__pydantic_extra__", None)
-                    _setattr(event, "__pydantic_fields_set__", _EVENT_FIELDS.copy())
-                    if data_fields is not None:
-                        _setattr(values["data"], "__pydantic_fields_set__", data_fields.copy())
-                    problem = time_range.problem(values["time"], None)
+                    _setattr(event, "__pydantic_fields_set__", _copy_event_fields())
+                    if copy_data_fields is not None:
+                        _setattr(values["data"], "__pydantic_fields_set__", copy_data_fields())
+                    moment = values["time"]
+                    if EARLIEST_SECONDS <= moment < time_range.latest_seconds:
+                        return event  # type: ignore[no-any-return]
+                    problem = time_range.problem(moment, None)
                     if problem is not None:
                         return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
                     return event  # type: ignore[no-any-return]
@@ -117,7 +122,7 @@ def _refused(data: bytes, scan: bytes, refusal: Exception, time_range: TimeRange
     enough (:func:`schemas.refusal.name_refusal`), by the general path otherwise."""
     if type(refusal) is ValidationError:
         try:
-            named = name_refusal(data, refusal.errors(include_url=False), LONG_MANTISSA not in scan, time_range)
+            named = name_refusal(data, scan, refusal.errors(include_url=False), time_range)
         except Exception:  # never expected: the general path decides
             _log.exception("naming a refusal failed unexpectedly")
             named = None
