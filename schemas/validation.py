@@ -12,7 +12,6 @@ failing check in the contract's order (see :mod:`schemas.classify`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +28,7 @@ from schemas.reasons import Reason
 from schemas.refusal import name_refusal
 from schemas.registry import BY_ENVELOPE, EVENT_ADAPTER, REGISTERED_TYPES, WIRE_ADAPTER, RegisteredType
 from schemas.rejection import Rejection
-from schemas.strict import trusted_builder
+from schemas.strict import EveryField, every_field, trusted_builder
 from schemas.timestamps import EARLIEST_SECONDS, TimeFormatError, TimeRange, datetime_to_ns, normalise_matched
 
 _log = logging.getLogger(__name__)
@@ -37,16 +36,15 @@ _new_event = trusted_builder(ValidEvent)
 _range_cache: tuple[datetime | None, TimeRange | None] = (None, None)
 _validate_one_pass = EVENT_ADAPTER.validator.validate_json  # what EVENT_ADAPTER.validate_json calls
 _setattr = object.__setattr__
-_copy_event_fields = set(ValidEvent.model_fields).copy
+_EVENT_FIELDS = every_field(ValidEvent)
 
 
-def _one_pass_finish(entry: RegisteredType) -> tuple[bool, Callable[[], set[str]] | None]:
-    """What the thin finish needs to know about a type: ``(has_decimals, copy_data_fields)``,
-    where ``copy_data_fields`` gives the fields set of the stored ``data`` model when
-    ``normalise`` builds it whole (all of them set), ``None`` when the stored model is the wire
-    model itself."""
+def _one_pass_finish(entry: RegisteredType) -> tuple[bool, EveryField | None]:
+    """What the thin finish needs to know about a type: ``(has_decimals, data_fields)``, where
+    ``data_fields`` is the fields set of the stored ``data`` model when ``normalise`` builds it
+    whole (all of them set), ``None`` when the stored model is the wire model itself."""
     stored = entry.family_spec.stored
-    return entry.has_decimals, None if stored is entry.wire_data else set(stored.model_fields).copy
+    return entry.has_decimals, None if stored is entry.wire_data else every_field(stored)
 
 
 _ONE_PASS_FINISH = {entry.name: _one_pass_finish(entry) for entry in REGISTERED_TYPES if entry.one_pass_data}
@@ -93,7 +91,7 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
             try:
                 event = _validate_one_pass(data)
                 values = event.__dict__
-                has_decimals, copy_data_fields = _ONE_PASS_FINISH[values["type"]]
+                has_decimals, data_fields = _ONE_PASS_FINISH[values["type"]]
                 # floats are their literals unless some literal may have 16 or more digits
                 if not (has_decimals and LONG_MANTISSA in scan):
                     extra = event.__pydantic_extra__
@@ -102,9 +100,9 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
                             extra = {name: extra[name] for name in sorted(extra) if extra[name] is not None}
                         values["extensions"] = extra
                     _setattr(event, "__pydantic_extra__", None)
-                    _setattr(event, "__pydantic_fields_set__", _copy_event_fields())
-                    if copy_data_fields is not None:
-                        _setattr(values["data"], "__pydantic_fields_set__", copy_data_fields())
+                    _setattr(event, "__pydantic_fields_set__", _EVENT_FIELDS)
+                    if data_fields is not None:
+                        _setattr(values["data"], "__pydantic_fields_set__", data_fields)
                     moment = values["time"]
                     if EARLIEST_SECONDS <= moment < time_range.latest_seconds:
                         return event  # type: ignore[no-any-return]

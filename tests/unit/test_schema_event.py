@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from decimal import Decimal
 from typing import Any
 
@@ -75,6 +77,25 @@ def test_the_normalised_event_is_immutable() -> None:
         event.id = "other"  # type: ignore[misc]
     with pytest.raises(pydantic.ValidationError):
         event.data.url = "https://other.example/"  # type: ignore[union-attr,misc]
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_the_shared_fields_set_is_read_only_and_copies_as_a_set(name: str) -> None:
+    event = valid(BUILDERS[name]())
+    fields = event.model_fields_set
+    assert fields == set(ValidEvent.model_fields) and event.data.model_fields_set == set(type(event.data).model_fields)
+    with pytest.raises(TypeError, match="read-only"):
+        fields.add("x")
+    with pytest.raises(TypeError, match="read-only"):
+        fields |= {"x"}
+    assert valid(BUILDERS[name]()).model_fields_set is fields  # one set for every event
+    changed = event.model_copy(update={"subject": "s"})
+    assert type(changed.model_fields_set) is set and changed.subject == "s"
+    assert event.model_fields_set == set(ValidEvent.model_fields)
+    assert type(copy.deepcopy(event).model_fields_set) is set
+    again = pickle.loads(pickle.dumps(event))
+    assert again == event and type(again.model_fields_set) is set
+    assert event.model_dump(exclude_unset=True) == event.model_dump()
 
 
 def test_the_stored_document_shape() -> None:
