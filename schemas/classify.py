@@ -142,6 +142,26 @@ def missing_fields(model: type[BaseModel], value: dict[str, Any], loc: str) -> l
     return found
 
 
+def is_required(model: type[BaseModel], path: tuple[int | str, ...]) -> bool | None:
+    """Whether ``path`` inside a ``model`` value names a required field, as :func:`missing_fields`
+    sees it: ``False`` for an optional field or a list element, ``None`` when it names neither."""
+    shape = next((shape for shape in _field_shapes(model) if shape[0] == path[0]), None) if path else None
+    if shape is None:
+        return None
+    _, required, nested = shape
+    rest = path[1:]
+    if not rest:
+        return required
+    if nested is None:
+        return None
+    inner, is_list = nested
+    if not is_list:
+        return is_required(inner, rest)
+    if type(rest[0]) is not int:
+        return None
+    return False if len(rest) == 1 else is_required(inner, rest[1:])
+
+
 @cache
 def _field_shapes(model: type[BaseModel]) -> tuple[tuple[str, bool, tuple[type[BaseModel], bool] | None], ...]:
     """``(name, required, nested model)`` of each field of ``model`` (models do not change)."""

@@ -12,30 +12,40 @@ event, and :func:`name_refusal` then answers ``None`` (the general path decides)
 - an unknown or absent ``type``: the tagged union stops at the tag, so the envelope's other
   attributes (an absent one outranks the type) are not checked; the parsed event in the error
   is handed to :func:`schemas.classify.classify_structure` instead of being parsed again;
-- a ``null`` anywhere (missing when the field is required, invalid otherwise);
 - errors in ``data`` fields that the one-pass schema checks in another order than the wire model
   (a v2 order's ``channel``, which the stored shape puts before the lines);
 - errors on the order lines as a whole (the one-pass schema reads them as a tuple, with other
   messages, and stops at the first line past the limit);
-- top-level members that are not context attributes (extension names are checked as keys);
-- converted fields (``time``, amounts, measures) that raise their own errors, and amounts that
-  may not be their literal (only the exact reading can judge them);
+- extension names (the one-pass schema checks them as keys, whatever their value; the contract
+  ignores an extension whose value is ``null``);
+- converted fields (amounts, measures, ``time``) that the one-pass schema cannot decide exactly,
+  and amounts that may not be their literal (only the exact reading can judge them);
 - ``NaN`` or ``Infinity`` anywhere: the one-pass parser accepts them, the contract does not.
+
+A ``null`` is named by the field it is in: missing where the field is required, invalid elsewhere.
+A ``time`` that the calendar lacks is reported after the other invalid fields, as the general path
+reports it.
 """
 
 from __future__ import annotations
 
 from pydantic_core import ErrorDetails, from_json
 
-from schemas.classify import classify_structure, malformed_json, not_an_object, unsupported_specversion
-from schemas.envelope import CONTEXT_ATTRIBUTES
+from schemas.classify import (
+    classify_structure,
+    is_required,
+    malformed_json,
+    not_an_object,
+    unsupported_specversion,
+)
+from schemas.envelope import CONTEXT_ATTRIBUTES, REQUIRED_ATTRIBUTES
 from schemas.errors import describe_details, dotted
 from schemas.fast import BrokenRule
 from schemas.numbers import LONG_MANTISSA
 from schemas.reasons import Reason
-from schemas.registry import REGISTERED_TYPES
+from schemas.registry import REGISTERED_TYPES, REGISTRY
 from schemas.rejection import Rejection
-from schemas.timestamps import TimeRange, normalise_matched
+from schemas.timestamps import TimeFormatError, TimeRange, normalise_matched
 
 _TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
 _ORDER_LINES = ("data", "items")
@@ -93,22 +103,38 @@ def name_refusal(data: bytes, scan: bytes, details: list[ErrorDetails], time_ran
             return classify_structure(first["input"])
         return None
     # errors inside one registered type: every location starts with the type's tag
+    tag = str(first["loc"][0])
     missing: list[tuple[str, str]] = []
+    reported: list[ErrorDetails] = []  # the invalid fields, as the wire model reports them
+    time_error = None  # a date-time the calendar lacks, which the general path reports last
     decidable = True
     for detail in details:
         loc = detail["loc"][1:]
         kind = detail["type"]
+        value = detail["input"]
         if kind == "missing":
             missing.append((dotted(loc), "is required"))
             continue
-        value = detail["input"]
         if loc == ("specversion",) and value is not None:
             return unsupported_specversion(value)  # check 6 outranks the rest
-        if value is None or loc == _ORDER_LINES:
+        if loc == _ORDER_LINES:
             return None
-        if kind == "value_error" or loc[0] not in CONTEXT_ATTRIBUTES:
+        if value is None and kind != "extra_forbidden":
+            required = _is_required(tag, loc)
+            if required is None:
+                return None
+            if required:
+                missing.append((dotted(loc), "is required"))
+                continue
+        if loc[0] not in CONTEXT_ATTRIBUTES:  # an extension: its value is checked alike, its name is not
+            decidable = decidable and kind == "extension_value"
+        elif kind == "value_error":
+            cause = detail.get("ctx", {}).get("error")
+            if loc == ("time",) and isinstance(cause, TimeFormatError):
+                time_error = ("time", str(cause))
+                continue
             decidable = False
-    tag = str(first["loc"][0])
+        reported.append(detail)
     if missing or decidable:
         if tag in _WIRE_RANKS and not _in_wire_order(details, _WIRE_RANKS[tag]):
             return None
@@ -116,11 +142,23 @@ def name_refusal(data: bytes, scan: bytes, details: list[ErrorDetails], time_ran
             return Rejection.many(Reason.MISSING_FIELD, missing)
         if LONG_MANTISSA in scan:  # an amount may be judged otherwise on its exact literal
             return None
-        return Rejection.many(Reason.INVALID_FIELD, describe_details(details, (tag,)))
+        fields = describe_details(reported, (tag,))
+        if time_error is not None:
+            fields.append(time_error)
+        return Rejection.many(Reason.INVALID_FIELD, fields)
     if len(details) == 1 and LONG_MANTISSA not in scan:
         cause = first.get("ctx", {}).get("error")
         if isinstance(cause, BrokenRule):
             return _broken_rule(data, cause, time_range)
+    return None
+
+
+def _is_required(tag: str, loc: tuple[int | str, ...]) -> bool | None:
+    """Whether ``loc`` names a required member of an event of type ``tag`` (``None``: no member)."""
+    if loc[0] == "data" and len(loc) > 1:
+        return is_required(REGISTRY[tag].wire_data, loc[1:])
+    if len(loc) == 1 and loc[0] in CONTEXT_ATTRIBUTES:
+        return loc[0] in REQUIRED_ATTRIBUTES
     return None
 
 

@@ -216,19 +216,23 @@ NAMED_FROM_THE_REFUSAL: list[tuple[bytes, str]] = [
     (raw(with_(page(), "data", [1])), "invalid_field"),
     (raw(with_(reading(), "data.unexpected", 1)), "invalid_field"),
     (raw(with_(page(), "type", "com.contoso.page.viewed.v9")), "unknown_type"),
+    (raw(with_(page(), "id", None)), "missing_field"),  # a null: missing where the field is required
+    (raw(with_(with_(order_v2(), "data.items.0.sku", None), "data.discount", None)), "missing_field"),
+    (raw(with_(order_v1(), "data.discount", None)), "invalid_field"),  # invalid elsewhere
+    (raw(with_(page(), "priority", 1.5)), "invalid_field"),  # an extension's value
+    (raw(with_(with_(page(), "time", "2026-02-30T10:00:00Z"), "subject", "")), "invalid_field"),
     (raw(without(with_(page(), "type", "com.contoso.page.viewed.v9"), "id")), "missing_field"),
     (raw(order_v2(total="1.00")), "business_rule"),
     (raw(with_(order_v2(total="1.00"), "time", "2030-01-01T00:00:00Z")), "time_out_of_range"),
 ]
 #: Refusals where the one-pass error does not say enough: the general path names them.
 LEFT_TO_THE_GENERAL_PATH: list[tuple[bytes, str]] = [
-    (raw(with_(page(), "id", None)), "missing_field"),  # null: missing or invalid, by the field
     (raw(with_(page(), "subject", 7)).replace(b"7", b"NaN"), "malformed_json"),
     (raw(with_(order_v2(), "data.items", LINE_TOO_MANY)), "invalid_field"),  # the lines as a whole
     (raw(with_(order_v2(), "data.items", "none")), "invalid_field"),
+    (raw(with_(order_v2(), "data.items", [None])), "invalid_field"),  # (a tuple reports it too short)
     (raw(with_(page(), "Bad_Name", 1)), "invalid_field"),  # an extension name
-    (raw(with_(page(), "priority", 1.5)), "invalid_field"),
-    (raw(with_(page(), "time", "2026-02-30T10:00:00Z")), "invalid_field"),  # a converted field
+    (raw(with_(page(), "time", "2026-11-01T23:59:60Z")), "time_out_of_range"),  # a leap second
     (raw(with_(with_(order_v2(), "data.channel", "phone"), "data.total", "abc")), "invalid_field"),  # order
     (_with_money_literal(order_v2(discount=None), "data.total", "1.000000000000000000001"), "business_rule"),
     (raw(with_(order_v2(total="1.00"), "tenantid", "")), "invalid_field"),  # the rule and another error
@@ -280,6 +284,7 @@ def _containers(value: Any) -> Any:
 
 
 ODD_VALUES: list[Any] = [None, 0, 1, -1, 1.5, 0.1, 1e300, 2**70, "", "x", "X" * 300, True, [], [1], {}, {"a": 1}]
+ODD_VALUES += ["2026-02-30T10:00:00Z", "2026-11-01T10:00:60+01:00", "2026-11-01T23:59:60Z", "2030-01-01T00:00:00Z"]
 ODD_VALUES += ["1.0", "2026-11-01T10:00:00Z", "12.50", "12.505", "-1", "web", "phone", "EUR", "eur", "/rel"]
 ODD_VALUES += ["https://x.com/a", "com.contoso.order.placed.v1", "com.contoso.page.viewed.v1", "com.nope.v1", 100.1]
 ODD_VALUES += [{"sku": "A", "quantity": 1, "unit_price": "1.00"}]
