@@ -10,6 +10,7 @@ re-read from the literal text with ``json.loads(parse_float=Decimal)``.
 from __future__ import annotations
 
 import json
+import re
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation, Rounded
 from typing import Any
 
@@ -19,6 +20,8 @@ EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOpera
 # Byte classes for the literal scan: digits and '.' -> '0', everything else -> ' '.
 SCAN_TABLE = bytes(ord("0") if chr(b) in "0123456789." else ord(" ") for b in range(256))
 LONG_MANTISSA = b"0" * 16
+#: A number literal (a member's value or an array element) that begins with 16 digits/dots.
+LONG_LITERAL = re.compile(rb"[:\[,][ \t\n\r]*-?[0-9.]{16}")
 #: The smallest positive normal double: below it a float keeps fewer than 15 digits.
 _MIN_NORMAL = 2.2250738585072014e-308
 
@@ -27,16 +30,25 @@ class NeedsExact(Exception):
     """A float that may not be its literal (zero or subnormal: the literal may have underflowed)."""
 
 
-def floats_may_be_inexact(raw: bytes) -> bool:
+def floats_may_be_inexact(raw: bytes, scan: bytes | None = None) -> bool:
     """Whether some number literal in ``raw`` may have more than 15 significant digits.
 
-    True when the raw text holds 16 or more consecutive digits/dots. Strings are not
-    skipped, so an identifier such as ``"order-1234567890123456"`` gives a harmless ``True``.
-    A literal with at most 15 significant digits is the ``repr`` of its float unless it
-    overflows (then the float is infinite and refused) or underflows (then the float is
-    zero or subnormal, which :func:`float_to_decimal` refuses to convert).
+    True when a number literal begins with 16 or more digits/dots (its mantissa, before any
+    exponent). The text is first scanned for 16 digits/dots in a row anywhere: that is one
+    ``translate`` and one search, and the usual answer is no. Such runs are mostly inside
+    strings (identifiers, trace contexts), so only then are the literals themselves looked at
+    (:data:`LONG_LITERAL`, which may still match a string such as ``"urn:1234567890123456"``:
+    a harmless ``True``). A literal with at most 15 significant digits is the ``repr`` of its
+    float unless it overflows (then the float is infinite and refused) or underflows (then the
+    float is zero or subnormal, which :func:`float_to_decimal` refuses to convert).
+
+    Args:
+        raw: The JSON text.
+        scan: ``raw.translate(SCAN_TABLE, ...)`` when already made (deleting brackets is fine).
     """
-    return LONG_MANTISSA in raw.translate(SCAN_TABLE)
+    if scan is None:
+        scan = raw.translate(SCAN_TABLE)
+    return LONG_MANTISSA in scan and LONG_LITERAL.search(raw) is not None
 
 
 def load_exact(text: str | bytes) -> Any:

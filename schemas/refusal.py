@@ -41,7 +41,7 @@ from schemas.classify import (
 from schemas.envelope import CONTEXT_ATTRIBUTES, REQUIRED_ATTRIBUTES
 from schemas.errors import describe_details, dotted
 from schemas.fast import BrokenRule
-from schemas.numbers import LONG_MANTISSA
+from schemas.numbers import floats_may_be_inexact
 from schemas.reasons import Reason
 from schemas.registry import REGISTERED_TYPES, REGISTRY
 from schemas.rejection import Rejection
@@ -140,13 +140,13 @@ def name_refusal(data: bytes, scan: bytes, details: list[ErrorDetails], time_ran
             return None
         if missing:
             return Rejection.many(Reason.MISSING_FIELD, missing)
-        if LONG_MANTISSA in scan:  # an amount may be judged otherwise on its exact literal
+        if floats_may_be_inexact(data, scan):  # an amount may be judged otherwise on its exact literal
             return None
         fields = describe_details(reported, (tag,))
         if time_error is not None:
             fields.append(time_error)
         return Rejection.many(Reason.INVALID_FIELD, fields)
-    if len(details) == 1 and LONG_MANTISSA not in scan:
+    if len(details) == 1 and not floats_may_be_inexact(data, scan):
         cause = first.get("ctx", {}).get("error")
         if isinstance(cause, BrokenRule):
             return _broken_rule(data, cause, time_range)

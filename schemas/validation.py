@@ -23,7 +23,7 @@ from schemas.envelope import extension_name_errors
 from schemas.event import ValidEvent
 from schemas.json_text import to_json_text
 from schemas.limits import MAX_DEPTH, MAX_EVENT_BYTES, UTF8_BOM, encoding_error, exceeds_depth
-from schemas.numbers import LONG_MANTISSA, SCAN_TABLE, NeedsExact, load_exact
+from schemas.numbers import LONG_LITERAL, LONG_MANTISSA, SCAN_TABLE, NeedsExact, floats_may_be_inexact, load_exact
 from schemas.reasons import Reason
 from schemas.refusal import name_refusal
 from schemas.registry import BY_ENVELOPE, EVENT_ADAPTER, REGISTERED_TYPES, WIRE_ADAPTER, RegisteredType
@@ -83,36 +83,42 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
         data = raw.encode("utf-8", "surrogatepass")
     else:
         data = bytes(raw)
-    # The one pass, for ASCII bytes (so UTF-8) with at most 32 brackets (so not too deep,
-    # whatever duplicate members hold); the scan also maps digits and '.' to '0'.
+    # The one pass, for ASCII bytes (so UTF-8) that do not nest too deep (at most 32 brackets,
+    # the common case, or a check that skips strings); the scan also maps digits and '.' to '0'.
     if len(data) <= MAX_EVENT_BYTES and data.isascii():
         scan = data.translate(SCAN_TABLE, b"{[")
-        if len(data) - len(scan) <= MAX_DEPTH:
-            try:
-                event = _validate_one_pass(data)
-                values = event.__dict__
-                has_decimals, data_fields = _ONE_PASS_FINISH[values["type"]]
-                # floats are their literals unless some literal may have 16 or more digits
-                if not (has_decimals and LONG_MANTISSA in scan):
-                    extra = event.__pydantic_extra__
-                    if extra:
-                        if len(extra) > 1 or None in extra.values():
-                            extra = {name: extra[name] for name in sorted(extra) if extra[name] is not None}
-                        values["extensions"] = extra
-                    _setattr(event, "__pydantic_extra__", None)
-                    _setattr(event, "__pydantic_fields_set__", _EVENT_FIELDS)
-                    if data_fields is not None:
-                        _setattr(values["data"], "__pydantic_fields_set__", data_fields)
-                    moment = values["time"]
-                    if EARLIEST_SECONDS <= moment < time_range.latest_seconds:
-                        return event  # type: ignore[no-any-return]
-                    problem = time_range.problem(moment, None)
-                    if problem is not None:
-                        return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
+        if len(data) - len(scan) > MAX_DEPTH and exceeds_depth(data):
+            return _too_deep()
+        try:
+            event = _validate_one_pass(data)
+            values = event.__dict__
+            has_decimals, data_fields = _ONE_PASS_FINISH[values["type"]]
+            # floats are their literals unless some literal may have 16 or more digits
+            # (schemas.numbers.floats_may_be_inexact, inlined)
+            if not (has_decimals and LONG_MANTISSA in scan and LONG_LITERAL.search(data)):
+                extra = event.__pydantic_extra__
+                if extra:
+                    if len(extra) > 1 or None in extra.values():
+                        extra = {name: extra[name] for name in sorted(extra) if extra[name] is not None}
+                    values["extensions"] = extra
+                _setattr(event, "__pydantic_extra__", None)
+                _setattr(event, "__pydantic_fields_set__", _EVENT_FIELDS)
+                if data_fields is not None:
+                    _setattr(values["data"], "__pydantic_fields_set__", data_fields)
+                moment = values["time"]
+                if EARLIEST_SECONDS <= moment < time_range.latest_seconds:
                     return event  # type: ignore[no-any-return]
-            except Exception as refusal:  # refused, or not decided exactly here (SlowPath, TimeFormatError)
-                return _refused(data, scan, refusal, time_range)
+                problem = time_range.problem(moment, None)
+                if problem is not None:
+                    return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
+                return event  # type: ignore[no-any-return]
+        except Exception as refusal:  # refused, or not decided exactly here (SlowPath, TimeFormatError)
+            return _refused(data, scan, refusal, time_range)
     return _validate_general(data, time_range)
+
+
+def _too_deep() -> Rejection:
+    return Rejection.of(Reason.TOO_DEEP, "", f"JSON nesting is deeper than {MAX_DEPTH} levels")
 
 
 def _refused(data: bytes, scan: bytes, refusal: Exception, time_range: TimeRange) -> ValidEvent | Rejection:
@@ -164,7 +170,7 @@ def _validate_general(data: bytes, time_range: TimeRange) -> ValidEvent | Reject
         if problem is not None:
             return Rejection.of(Reason.INVALID_ENCODING, "", problem)
     if data.count(b"{") + data.count(b"[") > MAX_DEPTH and exceeds_depth(data):
-        return Rejection.of(Reason.TOO_DEEP, "", f"JSON nesting is deeper than {MAX_DEPTH} levels")
+        return _too_deep()
     try:
         try:
             wire = WIRE_ADAPTER.validator.validate_json(data)  # what WIRE_ADAPTER.validate_json calls
@@ -195,7 +201,7 @@ def _finish(wire: Any, raw: bytes, time_range: TimeRange) -> ValidEvent | Reject
         time_text = epoch_ns = None
     if entry.has_decimals:
         # floats keep their literal unless some literal may have 16 or more digits (schemas.numbers)
-        exact = load_exact(raw)["data"] if LONG_MANTISSA in raw.translate(SCAN_TABLE) else None
+        exact = load_exact(raw)["data"] if floats_may_be_inexact(raw) else None
         try:
             data = entry.normalise(wire.data, exact)
         except NeedsExact:
@@ -243,7 +249,7 @@ def parse_event_dict(obj: Any, *, now: datetime) -> ValidEvent | Rejection:
     try:
         text = to_json_text(obj)
     except RecursionError:
-        return Rejection.of(Reason.TOO_DEEP, "", f"JSON nesting is deeper than {MAX_DEPTH} levels")
+        return _too_deep()
     except (TypeError, ValueError) as exc:
         return Rejection.of(Reason.MALFORMED_JSON, "", f"not a JSON value: {exc}")
     return validate_event(text, now=now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Context, Decimal
 
@@ -205,6 +206,32 @@ def test_the_inexact_literal_scan() -> None:
     assert floats_may_be_inexact(b'{"a": 0.30000000000000001}')
     assert floats_may_be_inexact(b'{"a": 1234567890123456}')
     assert not floats_may_be_inexact(b'{"a": 123456789012345}')
+    # wherever a literal begins: after a colon or in an array, after whitespace, negative
+    for text in (b'{"a":-1234567890123456}', b'{"a":[1,\n 0.000000000000001]}', b'{"a":[1234567890123456.5]}'):
+        assert floats_may_be_inexact(text), text
+    # digits in strings, or in an exponent, are not a literal's mantissa
+    trace = b'{"traceparent":"00-dd2b97a170486767150178842b04f47b-d65867a9fd2976af-01","a":1.5}'
+    for text in (trace, b'{"id":"order-12345678901234567","a":1}', b'{"a":1e0000000000000000005}'):
+        assert not floats_may_be_inexact(text), text
+
+
+LITERALS = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.integers(0, 20).flatmap(lambda places: st.decimals(allow_nan=False, allow_infinity=False, places=places)),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda value: Decimal(repr(value))),
+)
+
+
+@given(st.lists(LITERALS, max_size=4))
+def test_a_literal_the_scan_lets_through_is_its_float(values: list[Decimal]) -> None:
+    text = '{"id": "x1234567890123456789", "values": [' + ", ".join(map(str, values)) + "]}"
+    parsed = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    if not floats_may_be_inexact(text.encode()):
+        for literal, exact in zip(values, parsed["values"], strict=True):
+            value = float(literal)
+            if value == 0 or not 1e-300 < abs(value) < 1e300:
+                continue  # zero, subnormal or overflowing: refused or read exactly elsewhere
+            assert Decimal(repr(value)) == exact, literal
 
 
 # -- time ----------------------------------------------------------------------------------
