@@ -59,6 +59,11 @@ def classify_fields(event: dict[str, Any], raw: bytes, error: ValidationError) -
     return Rejection.many(Reason.INVALID_FIELD, invalid_fields(event, raw, error, _entry_of(event)))
 
 
+_REGISTERED = ", ".join(REGISTRY)
+#: ``json.dumps(value, ensure_ascii=False)`` without building an encoder for each call.
+_show_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _entry_of(event: dict[str, Any]) -> RegisteredType | None:
     type_name = event.get("type")
     return REGISTRY.get(type_name) if type(type_name) is str else None
@@ -92,7 +97,7 @@ def classify_structure(event: Any) -> Rejection | None:
         return Rejection.of(
             Reason.UNKNOWN_TYPE,
             "type",
-            f"{shown} is not a registered event type (registered: {', '.join(REGISTRY)})",
+            f"{shown} is not a registered event type (registered: {_REGISTERED})",
         )
     return None
 
@@ -110,7 +115,7 @@ def not_an_object(value: Any) -> Rejection:
 
 def unsupported_specversion(version: Any) -> Rejection:
     """Check 6 failed: ``specversion`` holds the parsed JSON ``version``, not ``"1.0"``."""
-    shown = json.dumps(version, ensure_ascii=False)
+    shown = _show_json(version)
     if len(shown) > 40:
         shown = shown[:37] + "..."
     return Rejection.of(Reason.UNSUPPORTED_SPECVERSION, "specversion", f'must be "1.0", not {shown}')

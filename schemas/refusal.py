@@ -16,13 +16,13 @@ event, and :func:`name_refusal` then answers ``None`` (the general path decides)
   (a v2 order's ``channel``, which the stored shape puts before the lines);
 - errors on the order lines as a whole (the one-pass schema reads them as a tuple, with other
   messages, and stops at the first line past the limit);
-- extension names (the one-pass schema checks them as keys, whatever their value; the contract
-  ignores an extension whose value is ``null``);
 - converted fields (amounts, measures, ``time``) that the one-pass schema cannot decide exactly,
   and amounts that may not be their literal (only the exact reading can judge them);
 - ``NaN`` or ``Infinity`` anywhere: the one-pass parser accepts them, the contract does not.
 
 A ``null`` is named by the field it is in: missing where the field is required, invalid elsewhere.
+An extension name the one-pass schema refuses (it checks names as keys, whatever the value) is
+judged on the parsed event, since the contract ignores an extension whose value is ``null``.
 A ``time`` that the calendar lacks is reported after the other invalid fields, as the general path
 reports it.
 """
@@ -38,7 +38,7 @@ from schemas.classify import (
     not_an_object,
     unsupported_specversion,
 )
-from schemas.envelope import CONTEXT_ATTRIBUTES, REQUIRED_ATTRIBUTES
+from schemas.envelope import CONTEXT_ATTRIBUTES, REQUIRED_ATTRIBUTES, extension_name_errors
 from schemas.errors import describe_details, dotted
 from schemas.fast import BrokenRule
 from schemas.numbers import floats_may_be_inexact
@@ -48,6 +48,7 @@ from schemas.rejection import Rejection
 from schemas.timestamps import TimeFormatError, TimeRange, normalise_matched
 
 _TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
+_EXTENSION_NAME_ERROR = "string_pattern_mismatch"  # of the one-pass schema's extras_keys_schema
 _ORDER_LINES = ("data", "items")
 
 
@@ -107,6 +108,7 @@ def name_refusal(data: bytes, scan: bytes, details: list[ErrorDetails], time_ran
     missing: list[tuple[str, str]] = []
     reported: list[ErrorDetails] = []  # the invalid fields, as the wire model reports them
     time_error = None  # a date-time the calendar lacks, which the general path reports last
+    names_refused = False  # some extension's name
     decidable = True
     for detail in details:
         loc = detail["loc"][1:]
@@ -126,7 +128,10 @@ def name_refusal(data: bytes, scan: bytes, details: list[ErrorDetails], time_ran
             if required:
                 missing.append((dotted(loc), "is required"))
                 continue
-        if loc[0] not in CONTEXT_ATTRIBUTES:  # an extension: its value is checked alike, its name is not
+        if loc[0] not in CONTEXT_ATTRIBUTES:  # an extension: its value is checked alike, its name as a key
+            if kind == _EXTENSION_NAME_ERROR:
+                names_refused = True
+                continue
             decidable = decidable and kind == "extension_value"
         elif kind == "value_error":
             cause = detail.get("ctx", {}).get("error")
@@ -142,10 +147,15 @@ def name_refusal(data: bytes, scan: bytes, details: list[ErrorDetails], time_ran
             return Rejection.many(Reason.MISSING_FIELD, missing)
         if floats_may_be_inexact(data, scan):  # an amount may be judged otherwise on its exact literal
             return None
-        fields = describe_details(reported, (tag,))
+        fields = []
+        if names_refused:  # reported first, unless the extension is null (then it is absent)
+            fields = extension_name_errors({k: v for k, v in from_json(data).items() if k not in CONTEXT_ATTRIBUTES})
+            named = {name for name, _ in fields}
+            reported = [detail for detail in reported if detail["loc"][1] not in named]
+        fields.extend(describe_details(reported, (tag,)))
         if time_error is not None:
             fields.append(time_error)
-        return Rejection.many(Reason.INVALID_FIELD, fields)
+        return Rejection.many(Reason.INVALID_FIELD, fields) if fields else None
     if len(details) == 1 and not floats_may_be_inexact(data, scan):
         cause = first.get("ctx", {}).get("error")
         if isinstance(cause, BrokenRule):
