@@ -39,6 +39,8 @@ CURRENCY_PATTERN = r"^[A-Z]{3}$"
 UNKNOWN_CHANNEL = "unknown"
 
 Quantity = Annotated[StrictInt, Field(ge=1, le=10_000)]
+#: The most lines an order may have.
+MAX_LINES = 100
 
 
 class OrderItemWire(BaseModel):
@@ -59,7 +61,7 @@ class OrderPlacedV1Data(BaseModel):
     order_id: Annotated[str, text(1, 64)]
     customer_id: Annotated[str, text(1, 64)]
     currency: Annotated[str, text(3, 3, CURRENCY_PATTERN)]
-    items: Annotated[list[OrderItemWire], Field(min_length=1, max_length=100)]
+    items: Annotated[list[OrderItemWire], Field(min_length=1, max_length=MAX_LINES)]
     total: WireMoney
 
 

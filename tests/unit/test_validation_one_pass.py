@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_schema_builders import BUILDERS, NOW, dumps, order_v1, order_v2, page, reading, with_, without
 
@@ -202,7 +202,7 @@ def _general_path_taken(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     return taken
 
 
-LINE_TOO_MANY = ["x"] * 101  # (lines that are objects would pass the bracket limit of the one pass)
+LINE_TOO_MANY = ["x"] * 101
 #: Refusals the one-pass error names by itself: (event, reason).
 NAMED_FROM_THE_REFUSAL: list[tuple[bytes, str]] = [
     (raw(page())[:-1], "malformed_json"),
@@ -220,6 +220,11 @@ NAMED_FROM_THE_REFUSAL: list[tuple[bytes, str]] = [
     (raw(with_(with_(order_v2(), "data.items.0.sku", None), "data.discount", None)), "missing_field"),
     (raw(with_(order_v1(), "data.discount", None)), "invalid_field"),  # invalid elsewhere
     (raw(with_(page(), "priority", 1.5)), "invalid_field"),  # an extension's value
+    (raw(with_(order_v2(), "data.items", "none")), "invalid_field"),  # the lines, read as a tuple
+    (raw(with_(order_v2(), "data.items", [])), "invalid_field"),
+    (raw(with_(order_v2(), "data.items", [None])), "invalid_field"),
+    (raw(with_(order_v2(), "data.items", [{"sku": "A", "quantity": 0, "unit_price": "x"}])), "invalid_field"),
+    (raw(with_(order_v2(), "data.items", [{"sku": "A"}])), "missing_field"),
     (raw(with_(with_(page(), "Bad_Name", [1]), "data_base64", "AAAA")), "invalid_field"),  # names
     (raw(with_(with_(page(), "Bad_Name", None), "tenantid", "Acme")), "invalid_field"),
     (raw(with_(with_(page(), "time", "2026-02-30T10:00:00Z"), "subject", "")), "invalid_field"),
@@ -231,8 +236,6 @@ NAMED_FROM_THE_REFUSAL: list[tuple[bytes, str]] = [
 LEFT_TO_THE_GENERAL_PATH: list[tuple[bytes, str]] = [
     (raw(with_(page(), "subject", 7)).replace(b"7", b"NaN"), "malformed_json"),
     (raw(with_(order_v2(), "data.items", LINE_TOO_MANY)), "invalid_field"),  # the lines as a whole
-    (raw(with_(order_v2(), "data.items", "none")), "invalid_field"),
-    (raw(with_(order_v2(), "data.items", [None])), "invalid_field"),  # (a tuple reports it too short)
     (raw(with_(page(), "Bad_Name", None)), "valid"),  # a null extension is absent, whatever its name
     (raw(with_(page(), "time", "2026-11-01T23:59:60Z")), "time_out_of_range"),  # a leap second
     (raw(with_(with_(order_v2(), "data.channel", "phone"), "data.total", "abc")), "invalid_field"),  # order
@@ -507,3 +510,15 @@ def test_generated_orders_are_judged_alike(lines: list[tuple[int, Decimal]], tot
     amount = {"total": exact, "total+0.01": exact + Decimal("0.01"), "total-0.01": exact - Decimal("0.01")}[total]
     event = order_v2(items=items, discount=str(discount), total=json.loads(str(amount)) if amount >= 0 else 0)
     same(raw(event))
+
+
+LINES = st.sampled_from([{"sku": "A", "quantity": 1, "unit_price": "1.00"}, {"sku": "A"}, None, "x", {"quantity": 0}])
+
+
+@given(st.lists(LINES, max_size=102), st.sampled_from([order_v1, order_v2]))
+@example([{"sku": "A", "quantity": 1, "unit_price": "1.00"}] * 101, order_v2)
+@example([{"sku": "A", "quantity": 1, "unit_price": "1.00"}] * 100 + ["x"], order_v2)
+@example(["x"] * 100, order_v1)
+@SETTINGS
+def test_order_lines_are_judged_alike(lines: list[Any], builder: Any) -> None:
+    same(raw(with_(builder(), "data.items", lines)))
