@@ -16,6 +16,7 @@ general path, which decides every event exactly as the contract says.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -32,8 +33,10 @@ __all__ = [
     "building",
     "constant_field",
     "converted",
+    "exact_zeros",
     "model_schema_of",
     "utc_time",
+    "zeros_are_exact",
 ]
 
 
@@ -52,6 +55,29 @@ class BrokenRule(ValueError):
     def __init__(self, errors: list[tuple[str, str]]) -> None:
         super().__init__("a business rule does not hold")
         self.errors = errors
+
+
+_ZEROS = threading.local()
+
+
+@contextmanager
+def exact_zeros() -> Iterator[None]:
+    """Within it (in this thread) the one-pass lookups take a float zero for an exact zero.
+
+    A zero float may come from a literal that underflowed (``1e-400``), so the lookups refuse it
+    (:class:`SlowPath`); an event refused only for that, whose text holds no literal that could
+    underflow, is validated again inside this context (``schemas.validation``).
+    """
+    _ZEROS.exact = True
+    try:
+        yield
+    finally:
+        _ZEROS.exact = False
+
+
+def zeros_are_exact() -> bool:
+    """Whether :func:`exact_zeros` is open in this thread (read only when a lookup misses)."""
+    return getattr(_ZEROS, "exact", False)
 
 
 def _copy(schema: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import Field, PlainSerializer, StrictFloat, StringConstraints, WithJsonSchema
 
-from schemas.fast import SlowPath
+from schemas.fast import SlowPath, zeros_are_exact
 from schemas.numbers import EXACT, float_text, plain, to_decimal
 from schemas.strict import OneOf
 
@@ -113,7 +113,7 @@ class _MoneyLookup(dict[Any, Decimal]):
             amount = _add_exactly(_ZERO, Decimal(repr(value)))
         elif kind is str and len(value) <= 80:
             amount = _add_exactly(_ZERO, Decimal(value))
-        elif value is None:  # a discount sent as null
+        elif value is None or (kind is float and value == 0 and zeros_are_exact()):  # a discount sent as null
             return _ZERO
         else:  # beyond the common range: the general path applies every limit
             raise SlowPath
@@ -127,7 +127,8 @@ _CACHE = _MoneyLookup()
 #: ``MONEY_LOOKUP[value]``: the canonical amount of a wire amount (a float, a money string, or
 #: ``None`` for a discount sent as null), for the one-pass validator (:mod:`schemas.fast`); valid
 #: when the event's floats are their literals. Raises :class:`schemas.fast.SlowPath` for an amount
-#: that the general path must judge (zero, subnormal, or far from the common range).
+#: that the general path must judge (zero, unless :func:`schemas.fast.exact_zeros` is open;
+#: subnormal, or far from the common range).
 MONEY_LOOKUP = _CACHE
 
 

@@ -51,6 +51,20 @@ def floats_may_be_inexact(raw: bytes, scan: bytes | None = None) -> bool:
     return LONG_MANTISSA in scan and LONG_LITERAL.search(raw) is not None
 
 
+#: A negative exponent of three digits or more: a literal that may underflow to zero (``1e-400``).
+_TINY_EXPONENT = re.compile(rb"[eE]-[0-9]{3}")
+
+
+def zeros_may_be_inexact(raw: bytes, scan: bytes | None = None) -> bool:
+    """Whether a float zero read from ``raw`` may stand for a non-zero literal that underflowed.
+
+    Only a literal with many digits (see :func:`floats_may_be_inexact`) or a negative exponent
+    of three digits or more can underflow: ``0``, ``0.0`` and ``-0e5`` are exact zeros. Strings
+    are not skipped, so this may answer a harmless ``True``.
+    """
+    return _TINY_EXPONENT.search(raw) is not None or floats_may_be_inexact(raw, scan)
+
+
 def load_exact(text: str | bytes) -> Any:
     """Parse JSON keeping every number as the exact ``Decimal`` of its literal."""
     return json.loads(text, parse_float=Decimal, parse_int=Decimal)

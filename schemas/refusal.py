@@ -43,7 +43,7 @@ from schemas.classify import (
 )
 from schemas.envelope import CONTEXT_ATTRIBUTES, REQUIRED_ATTRIBUTES, extension_name_errors
 from schemas.errors import describe_details, dotted
-from schemas.fast import BrokenRule
+from schemas.fast import BrokenRule, SlowPath
 from schemas.numbers import floats_may_be_inexact
 from schemas.reasons import Reason
 from schemas.registry import REGISTERED_TYPES, REGISTRY
@@ -187,6 +187,18 @@ def _is_required(tag: str, loc: tuple[int | str, ...]) -> bool | None:
     if len(loc) == 1 and loc[0] in CONTEXT_ATTRIBUTES:
         return loc[0] in REQUIRED_ATTRIBUTES
     return None
+
+
+def only_zeros_refused(details: list[ErrorDetails]) -> bool:
+    """Whether the one-pass schema refused nothing but zero amounts or measures (which it cannot
+    tell from an underflowed literal: see :func:`schemas.fast.exact_zeros`)."""
+    return all(
+        detail["type"] == "value_error"
+        and isinstance(detail.get("ctx", {}).get("error"), SlowPath)
+        and type(detail["input"]) in (int, float)
+        and detail["input"] == 0
+        for detail in details
+    )
 
 
 def _broken_rule(data: bytes, cause: BrokenRule, time_range: TimeRange) -> Rejection | None:

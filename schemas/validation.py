@@ -21,11 +21,20 @@ from pydantic_core import from_json
 from schemas.classify import classify, classify_fields, classify_structure, malformed_json
 from schemas.envelope import extension_name_errors
 from schemas.event import ValidEvent
+from schemas.fast import exact_zeros, zeros_are_exact
 from schemas.json_text import to_json_text
 from schemas.limits import MAX_DEPTH, MAX_EVENT_BYTES, UTF8_BOM, encoding_error, exceeds_depth
-from schemas.numbers import LONG_LITERAL, LONG_MANTISSA, SCAN_TABLE, NeedsExact, floats_may_be_inexact, load_exact
+from schemas.numbers import (
+    LONG_LITERAL,
+    LONG_MANTISSA,
+    SCAN_TABLE,
+    NeedsExact,
+    floats_may_be_inexact,
+    load_exact,
+    zeros_may_be_inexact,
+)
 from schemas.reasons import Reason
-from schemas.refusal import name_refusal
+from schemas.refusal import name_refusal, only_zeros_refused
 from schemas.registry import BY_ENVELOPE, EVENT_ADAPTER, REGISTERED_TYPES, WIRE_ADAPTER, RegisteredType
 from schemas.rejection import Rejection
 from schemas.strict import EveryField, every_field, trusted_builder
@@ -113,7 +122,7 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
                     return Rejection.of(Reason.TIME_OUT_OF_RANGE, "time", problem)
                 return event  # type: ignore[no-any-return]
         except Exception as refusal:  # refused, or not decided exactly here (SlowPath, TimeFormatError)
-            return _refused(data, scan, refusal, time_range)
+            return _refused(data, scan, refusal, now, time_range)
     return _validate_general(data, time_range)
 
 
@@ -121,12 +130,22 @@ def _too_deep() -> Rejection:
     return Rejection.of(Reason.TOO_DEEP, "", f"JSON nesting is deeper than {MAX_DEPTH} levels")
 
 
-def _refused(data: bytes, scan: bytes, refusal: Exception, time_range: TimeRange) -> ValidEvent | Rejection:
-    """The one-pass schema refused ``data``: the reason is named from its refusal when that says
-    enough (:func:`schemas.refusal.name_refusal`), by the general path otherwise."""
+def _refused(
+    data: bytes, scan: bytes, refusal: Exception, now: datetime, time_range: TimeRange
+) -> ValidEvent | Rejection:
+    """The one-pass schema refused ``data``.
+
+    Refused only for zeros that cannot stand for an underflowed literal, the event takes the one
+    pass again, zeros read as exact zeros; otherwise the reason is named from the refusal when
+    that says enough (:func:`schemas.refusal.name_refusal`), by the general path when not.
+    """
     if type(refusal) is ValidationError:
+        details = refusal.errors(include_url=False)
+        if not zeros_are_exact() and only_zeros_refused(details) and not zeros_may_be_inexact(data, scan):
+            with exact_zeros():
+                return validate_event(data, now=now)
         try:
-            named = name_refusal(data, scan, refusal.errors(include_url=False), time_range)
+            named = name_refusal(data, scan, details, time_range)
         except Exception:  # never expected: the general path decides
             _log.exception("naming a refusal failed unexpectedly")
             named = None

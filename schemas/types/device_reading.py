@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, PlainSerializer, StrictFloat, StrictInt, WithJsonSchema
 from pydantic_core import CoreSchema
 
-from schemas.fast import SlowPath, converted, model_schema_of
+from schemas.fast import SlowPath, converted, model_schema_of, zeros_are_exact
 from schemas.numbers import NeedsExact, canonical_measure, canonical_number, to_decimal
 from schemas.registration import EventFamily, RegisteredType
 from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text, trusted_builder
@@ -80,6 +80,8 @@ class _MeasureLookup(dict[float, Decimal]):
         try:
             measure = canonical_measure(value)
         except NeedsExact:  # zero or subnormal: the literal may have underflowed
+            if value == 0 and zeros_are_exact():  # (not cached: it is not exact elsewhere)
+                return canonical_number(Decimal(0))
             raise SlowPath from None
         if len(self) >= 8192:
             self.clear()

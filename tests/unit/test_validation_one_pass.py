@@ -305,6 +305,33 @@ def test_mutated_events_are_judged_alike(name: str, rng: random.Random) -> None:
     same(raw(_mutated(BUILDERS[name](), rng)))
 
 
+ZEROS = ["0", "0.0", "-0.0", "0e5", "0.00"]
+
+
+@pytest.mark.parametrize("literal", ZEROS)
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("reading", "data.temperature_c"), ("reading", "data.humidity_pct"), ("order_v2", "data.discount")],
+)
+def test_exact_zeros_take_the_one_pass_again(
+    name: str, path: str, literal: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _with_money_literal(BUILDERS[name](), path, literal)
+    expected = same(data)
+    taken = _general_path_taken(monkeypatch)
+    assert validate_event(data, now=NOW) == expected
+    assert taken == []
+    # a zero that may be an underflowed literal is read exactly, by the general path
+    tiny = _with_money_literal(BUILDERS[name](), path, "1e-400")
+    same(tiny)
+    assert taken == [tiny]
+    # and the lookups have not learnt that zero is exact
+    with pytest.raises(SlowPath):
+        MONEY_LOOKUP[0.0]
+    with pytest.raises(SlowPath):
+        MEASURE_LOOKUP[0.0]
+
+
 IN_RANGE, TOO_LATE = "2026-11-01T10:15:30Z", "2030-01-01T00:00:00Z"
 
 
