@@ -135,15 +135,12 @@ def _refused(
 ) -> ValidEvent | Rejection:
     """The one-pass schema refused ``data``.
 
+    The reason is named from the refusal when that says enough (:func:`schemas.refusal.name_refusal`).
     Refused only for zeros that cannot stand for an underflowed literal, the event takes the one
-    pass again, zeros read as exact zeros; otherwise the reason is named from the refusal when
-    that says enough (:func:`schemas.refusal.name_refusal`), by the general path when not.
+    pass again, zeros read as exact zeros. Anything else takes the general path.
     """
     if type(refusal) is ValidationError:
         details = refusal.errors(include_url=False)
-        if not zeros_are_exact() and only_zeros_refused(details) and not zeros_may_be_inexact(data, scan):
-            with exact_zeros():
-                return validate_event(data, now=now)
         try:
             named = name_refusal(data, scan, details, time_range)
         except Exception:  # never expected: the general path decides
@@ -151,6 +148,9 @@ def _refused(
             named = None
         if named is not None:
             return named
+        if not zeros_are_exact() and only_zeros_refused(details) and not zeros_may_be_inexact(data, scan):
+            with exact_zeros():
+                return validate_event(data, now=now)
     return _validate_checked(data, time_range)
 
 
