@@ -136,8 +136,8 @@ def plain_model() -> TypeAdapter[ValidEvent]:
     ``plain_model().validate_json(raw)`` is the honest baseline for the cost of
     :func:`schemas.validate_event`: on the happy path the platform runs exactly this
     validation (the whole wire contract's schema, building the stored shapes, amounts as
-    canonical decimals) and then finishes the event in Python: time offsets and the time
-    range, extensions, the order-total rule. Its result alone is not a finished event.
+    canonical decimals, ``time`` in UTC, the order-total rule) and then finishes the event in
+    Python: extensions, fields set, the time range. Its result alone is not a finished event.
     """
     return EVENT_ADAPTER
 

@@ -2,11 +2,12 @@
 
 The happy path is one pydantic validation from JSON (``schemas.registry.EVENT_ADAPTER``, the
 one-pass schema, which also builds the stored shapes, normalises ``time`` and checks the order-total
-rule) plus a thin finish in Python: extensions, fields set, the time range. Whatever the one-pass
-schema refuses
-or cannot decide exactly takes the general path: the wire model (``WIRE_ADAPTER``), then each
-type's ``normalise``; an event that fails is examined again, check by check, to name the first
-failing check in the contract's order (see :mod:`schemas.classify`).
+rule) plus a thin finish in Python: extensions, fields set, the time range. When the one-pass
+schema refuses an event, its errors usually name the reason (:mod:`schemas.refusal`). Whatever
+they do not, and whatever the one-pass schema cannot decide exactly, takes the general path: the
+wire model (``WIRE_ADAPTER``), then each type's ``normalise``; an event that fails is examined
+again, check by check, to name the first failing check in the contract's order (see
+:mod:`schemas.classify`).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ event: the wire contract's constraints (in pydantic-core) and what pydantic fiel
 validators do in it: amounts and measures to canonical `Decimal` (a cache lookup, Python on a
 miss), `time` to canonical UTC text, the order-total rule. What `validate_event` adds is a scan of
 the raw bytes (size, ASCII, nesting, long number literals), finishing the event (extensions,
-fields set), the time range, and, for the events the one-pass schema refuses, the general path
-that names the reason.
+fields set), the time range, and, for the events the one-pass schema refuses, naming the reason
+from the refusal's errors (the general path for the few it cannot name).
 
 Because the one-pass schema does part of the normalisation, `wire_us_per_event` is also given:
 `validate_json` of the wire models alone (`schemas.registry.WIRE_ADAPTER`, constraints only,
