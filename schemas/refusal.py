@@ -30,6 +30,7 @@ reports it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic_core import ErrorDetails, PydanticKnownError, from_json
@@ -98,16 +99,21 @@ def name_refusal(data: bytes, scan: bytes, details: list[ErrorDetails], time_ran
     if (b"N" in data and b"NaN" in data) or (b"I" in data and b"Infinity" in data):
         return None
     first = details[0]
-    if not first["loc"]:  # the event as a whole
-        kind = first["type"]
-        if kind == "json_invalid":
-            return malformed_json(first["ctx"]["error"])
-        if kind == "dict_type":
-            return not_an_object(first["input"])
-        if kind in _TAG_ERRORS and isinstance(first["input"], dict):
-            return classify_structure(first["input"])
-        return None
-    # errors inside one registered type: every location starts with the type's tag
+    if first["loc"]:
+        return _inside_a_type(data, scan, details, time_range)
+    kind = first["type"]  # an error about the event as a whole
+    if kind == "json_invalid":
+        return malformed_json(first["ctx"]["error"])
+    if kind == "dict_type":
+        return not_an_object(first["input"])
+    if kind in _TAG_ERRORS and isinstance(first["input"], dict):
+        return classify_structure(first["input"])
+    return None
+
+
+def _inside_a_type(data: bytes, scan: bytes, details: list[ErrorDetails], time_range: TimeRange) -> Rejection | None:
+    """:func:`name_refusal` of errors inside one registered type (each location starts with its tag)."""
+    first = details[0]
     tag = str(first["loc"][0])
     missing: list[tuple[str, str]] = []
     reported: list[ErrorDetails] = []  # the invalid fields, as the wire model reports them
@@ -201,10 +207,28 @@ def only_zeros_refused(details: list[ErrorDetails]) -> bool:
     )
 
 
+#: The ``time`` member with its value, when written without escapes.
+_TIME_MEMBER = re.compile(rb'"time"[ \t\n\r]*:[ \t\n\r]*"([^"\\]*)"')
+
+
+def _time_of(data: bytes) -> str:
+    """The ``time`` of an event whose every member is valid.
+
+    Read from the text when it occurs there once: no other member can be named ``time`` (the
+    data models forbid other members, an extension cannot take a context attribute's name), and
+    in a string the bytes ``"time"`` cannot be followed by ``:``. Parsed otherwise (a repeated
+    or escaped member).
+    """
+    found = _TIME_MEMBER.findall(data)
+    if len(found) == 1:
+        return str(found[0].decode())
+    return str(from_json(data)["time"])
+
+
 def _broken_rule(data: bytes, cause: BrokenRule, time_range: TimeRange) -> Rejection | None:
     """A broken business rule as the event's only error: checks 1-9 passed."""
     try:
-        problem = time_range.problem(*normalise_matched(from_json(data)["time"]))
+        problem = time_range.problem(*normalise_matched(_time_of(data)))
     except Exception:  # never expected: the general path decides
         return None
     if problem is not None:  # check 10 (time range) outranks the rule (11)

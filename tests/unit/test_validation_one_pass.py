@@ -343,6 +343,16 @@ def test_a_broken_total_with_a_repeated_time_member_is_judged_alike(times: tuple
     same(body[:-1] + f', "time": "{first}", "time": "{last}"}}')
 
 
+@pytest.mark.parametrize("when", [IN_RANGE, TOO_LATE])
+@pytest.mark.parametrize(
+    "spelling", ['"time" : "{}"', '"time":\n"{}"', '"\\u0074ime": "{}"', '"time": "{}", "subject": "\\"time\\": x"']
+)
+def test_a_broken_total_is_judged_at_its_time_however_it_is_written(spelling: str, when: str) -> None:
+    body = json.dumps(without(order_v2(total="1.00"), "time"))
+    result = same(body[:-1] + ", " + spelling.format(when) + "}")
+    assert result.reason == ("business_rule" if when == IN_RANGE else "time_out_of_range")
+
+
 MEASURES = ["21.5", "21.50", "150", "150.0", "150.00000000000000001", "-90", "-90.5", "0", "0.0", "-0.0"]
 MEASURES += ["1e-7", "1.5e1", "2.1e+1", "1e-400", "99.99999999999999", "true", '"21.5"', "null"]
 
