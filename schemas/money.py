@@ -113,8 +113,8 @@ class _MoneyLookup(dict[Any, Decimal]):
             amount = _add_exactly(_ZERO, Decimal(repr(value)))
         elif kind is str and len(value) <= 80:
             amount = _add_exactly(_ZERO, Decimal(value))
-        elif value is None or (kind is float and value == 0 and zeros_are_exact()):  # a discount sent as null
-            return _ZERO
+        elif value is None or (kind is float and value == 0 and zeros_are_exact()):
+            return _ZERO  # a discount sent as null, or an exact zero (not cached: it is not exact elsewhere)
         else:  # beyond the common range: the general path applies every limit
             raise SlowPath
         if len(self) >= _CACHE_LIMIT:
