@@ -93,9 +93,10 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
         data = raw.encode("utf-8", "surrogatepass")
     else:
         data = bytes(raw)
-    # The one pass, for ASCII bytes (so UTF-8) that do not nest too deep (at most 32 brackets,
-    # the common case, or a check that skips strings); the scan also maps digits and '.' to '0'.
-    if len(data) <= MAX_EVENT_BYTES and data.isascii():
+    # The one pass, for UTF-8 without a byte-order mark (ASCII, the common case, needs no decoding)
+    # that does not nest too deep (at most 32 brackets, the common case, or a check that skips
+    # strings); the scan also maps digits and '.' to '0'.
+    if len(data) <= MAX_EVENT_BYTES and (data.isascii() or _utf8_without_bom(data)):
         scan = data.translate(SCAN_TABLE, b"{[")
         if len(data) - len(scan) > MAX_DEPTH and exceeds_depth(data):
             return _too_deep()
@@ -125,6 +126,10 @@ def validate_event(raw: bytes | bytearray | memoryview | str, *, now: datetime) 
         except Exception as refusal:  # refused, or not decided exactly here (SlowPath, TimeFormatError)
             return _refused(data, scan, refusal, now, time_range)
     return _validate_general(data, time_range)
+
+
+def _utf8_without_bom(data: bytes) -> bool:
+    return not data.startswith(UTF8_BOM) and encoding_error(data) is None
 
 
 def _too_deep() -> Rejection:
