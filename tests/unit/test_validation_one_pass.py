@@ -559,3 +559,29 @@ LINES = st.sampled_from([{"sku": "A", "quantity": 1, "unit_price": "1.00"}, {"sk
 @SETTINGS
 def test_order_lines_are_judged_alike(lines: list[Any], builder: Any) -> None:
     same(raw(with_(builder(), "data.items", lines)))
+
+
+UTF8_EVENTS = [
+    with_(page(), "subject", "café ☕"),
+    with_(page(), "subject", "😀" * 256),  # lengths are counted in code points
+    with_(page(), "subject", "😀" * 257),
+    with_(with_(order_v2(), "data.customer_id", "Zoë"), "data.items.0.sku", None),
+    with_(reading(), "data.device_id", "\u2028"),
+]
+
+
+@pytest.mark.parametrize("event", UTF8_EVENTS, ids=range(len(UTF8_EVENTS)))
+def test_utf8_events_take_the_one_pass(event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    data = json.dumps(event, ensure_ascii=False).encode()
+    assert not data.isascii()
+    expected = same(data)
+    taken = _general_path_taken(monkeypatch)
+    every_check = validation._validate_general
+
+    def counted(raw: bytes, time_range: TimeRange) -> ValidEvent | Rejection:
+        taken.append(raw)
+        return every_check(raw, time_range)
+
+    monkeypatch.setattr(validation, "_validate_general", counted)
+    assert validate_event(data, now=NOW) == expected
+    assert taken == []
