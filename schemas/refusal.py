@@ -14,9 +14,6 @@ event, and :func:`name_refusal` then answers ``None`` (the general path decides)
   is handed to :func:`schemas.classify.classify_structure` instead of being parsed again;
 - errors in ``data`` fields that the one-pass schema checks in another order than the wire model
   (a v2 order's ``channel``, which the stored shape puts before the lines);
-- order lines with an error, when there may be too many of them (a list stops at their count,
-  a tuple counts the lines that pass); with fewer, the tuple's errors for the lines as a whole
-  are turned into the list's;
 - converted fields (amounts, measures, ``time``) that the one-pass schema cannot decide exactly,
   and amounts that may not be their literal (only the exact reading can judge them);
 - ``NaN`` or ``Infinity`` anywhere: the one-pass parser accepts them, the contract does not.
@@ -31,9 +28,8 @@ reports it.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from pydantic_core import ErrorDetails, PydanticKnownError, from_json
+from pydantic_core import ErrorDetails, from_json
 
 from schemas.classify import (
     classify_structure,
@@ -50,11 +46,9 @@ from schemas.reasons import Reason
 from schemas.registry import REGISTERED_TYPES, REGISTRY
 from schemas.rejection import Rejection
 from schemas.timestamps import TimeFormatError, TimeRange, normalise_matched
-from schemas.types.order_placed import MAX_LINES
 
 _TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
 _EXTENSION_NAME_ERROR = "string_pattern_mismatch"  # of the one-pass schema's extras_keys_schema
-_ORDER_LINES = ("data", "items")
 
 
 def _wire_ranks(wire_fields: list[str], one_pass_fields: list[str]) -> dict[int | str, int] | None:
@@ -129,16 +123,6 @@ def _inside_a_type(data: bytes, scan: bytes, details: list[ErrorDetails], time_r
             continue
         if loc == ("specversion",) and value is not None:
             return unsupported_specversion(value)  # check 6 outranks the rest
-        if loc[:2] == _ORDER_LINES:  # read as a tuple here, a list on the wire
-            if data.count(b",") >= MAX_LINES:
-                return None  # there may be too many lines: a list then reports that alone
-            if len(loc) == 2:
-                if kind == "too_short" and len(value) >= detail["ctx"]["min_length"]:
-                    continue  # a tuple counts the lines that passed; a list counts those it was given
-                if kind == "too_short":
-                    detail = {**detail, "msg": _list_too_short(detail["ctx"])}
-                elif kind != "tuple_type":  # (whose message is a list's: "a valid array")
-                    return None
         if value is None and kind != "extra_forbidden":
             required = _is_required(tag, loc)
             if required is None:
@@ -179,11 +163,6 @@ def _inside_a_type(data: bytes, scan: bytes, details: list[ErrorDetails], time_r
         if isinstance(cause, BrokenRule):
             return _broken_rule(data, cause, time_range)
     return None
-
-
-def _list_too_short(context: dict[str, Any]) -> str:
-    """The message of a list that is too short, from the context of a tuple's."""
-    return PydanticKnownError("too_short", {**context, "field_type": "List"}).message()
 
 
 def _is_required(tag: str, loc: tuple[int | str, ...]) -> bool | None:

@@ -39,8 +39,6 @@ CURRENCY_PATTERN = r"^[A-Z]{3}$"
 UNKNOWN_CHANNEL = "unknown"
 
 Quantity = Annotated[StrictInt, Field(ge=1, le=10_000)]
-#: The most lines an order may have.
-MAX_LINES = 100
 
 
 class OrderItemWire(BaseModel):
@@ -61,7 +59,7 @@ class OrderPlacedV1Data(BaseModel):
     order_id: Annotated[str, text(1, 64)]
     customer_id: Annotated[str, text(1, 64)]
     currency: Annotated[str, text(3, 3, CURRENCY_PATTERN)]
-    items: Annotated[list[OrderItemWire], Field(min_length=1, max_length=MAX_LINES)]
+    items: Annotated[list[OrderItemWire], Field(min_length=1, max_length=100)]
     total: WireMoney
 
 
@@ -233,9 +231,8 @@ def _one_pass_data(wire_model: type[OrderPlacedV1Data]) -> CoreSchema:
     items = wire["items"]["schema"]
     if items["type"] != "list":
         raise TypeError("items is not a list")
-    lines = cs.tuple_schema(
-        [item], variadic_item_index=0, min_length=items["min_length"], max_length=items["max_length"], strict=True
-    )
+    # the wire list (its limits and errors) of stored lines, then the stored tuple
+    lines = converted(tuple, {**items, "items_schema": item})
     fields = {name: wire[name] for name in ("order_id", "customer_id", "currency")}
     if "channel" in wire:
         discount = wire["discount"]["schema"]  # default(nullable(money), None)
