@@ -1,4 +1,8 @@
-"""Activities: each forwards to a step in `pipeline.batch` with the worker's stores."""
+"""Activities: each forwards to a step in `pipeline.batch` with the worker's stores.
+
+The input is annotated with the bare `dict`: the Python worker refuses a built-in generic such as
+`dict[str, Any]` on a binding parameter (`functions_host.worker_checks` explains why).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="batch", activity=CURATE)
-async def curate_batch(batch: dict[str, Any]) -> dict[str, Any]:
+async def curate_batch(batch: dict) -> dict[str, Any]:  # type: ignore[type-arg]
     with batch_scope(
         batch["batch_id"], step="curate", traceparent=batch.get("traceparent"), source_kind=batch.get("source_kind")
     ):
@@ -24,7 +28,7 @@ async def curate_batch(batch: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="batch", activity=AGGREGATE)
-async def aggregate_batch(batch: dict[str, Any]) -> dict[str, Any]:
+async def aggregate_batch(batch: dict) -> dict[str, Any]:  # type: ignore[type-arg]
     with batch_scope(
         batch["batch_id"], step="aggregate", traceparent=batch.get("traceparent"), source_kind=batch.get("source_kind")
     ):
@@ -34,7 +38,7 @@ async def aggregate_batch(batch: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="batch", activity=FAIL)
-async def fail_batch(batch: dict[str, Any]) -> dict[str, Any]:
+async def fail_batch(batch: dict) -> dict[str, Any]:  # type: ignore[type-arg]
     with batch_scope(
         batch["batch_id"], step="fail", traceparent=batch.get("traceparent"), source_kind=batch.get("source_kind")
     ):

@@ -9,7 +9,8 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from pipeline import ingest, replay
+from orchestrations.handover import start_batch
+from pipeline import replay
 from pipeline.runtime import current_runtime
 from schemas import Reason
 
@@ -52,7 +53,7 @@ async def deadletter_replay(req: func.HttpRequest, client: df.DurableOrchestrati
         return _problem(str(error))
 
     async def start(batch_id: str, batch: dict[str, Any]) -> None:
-        await client.start_new(ingest.ORCHESTRATOR, batch_id, batch)
+        await start_batch(client, batch_id, batch)
 
     runtime = current_runtime()
     summary = await replay.replay_dead_letters(

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, List  # noqa: UP035 (binding annotations: see worker_checks)
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrations.handover import start_batch
 from pipeline import framing, ingest
 from pipeline.ingest import RawEvent, utc_now_text
 from pipeline.observability import batch_scope, batch_trace, record_ingest, traceparents_in, with_trace
@@ -44,11 +45,15 @@ async def _ingest_and_start(
             carried = with_trace(
                 outcome.orchestration_input, trace, ingested_at=utc_now_text(now), enqueued_at=enqueued_at
             )
-            await client.start_new(ingest.ORCHESTRATOR, batch_id, carried)
+            await start_batch(client, batch_id, carried)
         record_ingest(outcome)
     return outcome
 
 
+# The Event Hubs host checkpoints after the function returns, even when it throws: a failure (a store
+# unreachable beyond the SDK's own retries) is retried on the same events first. What still fails is
+# found again by the reconciliation sweep (`reconcile.py`) from its claim check.
+@bp.retry(strategy="exponential_backoff", max_retry_count="5", minimum_interval="00:00:02", maximum_interval="00:01:00")
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",
@@ -58,21 +63,34 @@ async def _ingest_and_start(
     data_type=func.DataType.BINARY,
 )
 @bp.durable_client_input(client_name="client")
-async def eventhub_ingest(events: list[func.EventHubEvent], client: df.DurableOrchestrationClient) -> None:
+async def eventhub_ingest(
+    events: List[func.EventHubEvent],  # noqa: UP006 (the worker refuses list[...] on a binding: see worker_checks)
+    client: df.DurableOrchestrationClient,
+) -> None:
     if not events:
         return
-    partition = _partition_id(events[0])
+    context = _partition_context(events[0])
+    partition = str(context.get("PartitionId", "0"))
+    stream = ingest.eventhub_stream(
+        str(context.get("FullyQualifiedNamespace", "")),
+        str(context.get("EventHubName", "")),
+        str(context.get("ConsumerGroup", "")),
+    )
     raws = [RawEvent(event.get_body(), f"partition={partition}/sequence={event.sequence_number}") for event in events]
-    batch_id = ingest.eventhub_batch_id(partition, events[0].sequence_number or 0, events[-1].sequence_number or 0)
+    batch_id = ingest.eventhub_batch_id(
+        stream, partition, events[0].sequence_number or 0, events[-1].sequence_number or 0
+    )
     enqueued = events[0].enqueued_time
     await _ingest_and_start(client, raws, "eventhub", batch_id, utc_now_text(enqueued) if enqueued else None)
 
 
-def _partition_id(event: func.EventHubEvent) -> str:
+def _partition_context(event: func.EventHubEvent) -> dict[str, Any]:
+    """The trigger's `PartitionContext` metadata: `FullyQualifiedNamespace`, `EventHubName`,
+    `ConsumerGroup` and `PartitionId`, as the Event Hubs extension passes them."""
     context = (event.metadata or {}).get("PartitionContext") or {}
     if isinstance(context, str):
         context = json.loads(context)
-    return str(context.get("PartitionId", "0"))
+    return dict(context)
 
 
 @bp.blob_trigger(
@@ -84,16 +102,24 @@ def _partition_id(event: func.EventHubEvent) -> str:
 @bp.durable_client_input(client_name="client")
 async def blob_ingest(blob: func.InputStream, client: df.DurableOrchestrationClient) -> None:
     name = blob.name or "unnamed"
+    url = blob.uri or name
+    version = _blob_version(blob)
     batch_size = current_runtime().settings.ingest_batch_size
     chunk: list[RawEvent] = []
     chunk_index = 0
     for framed in framing.split_file(name, blob.read()):
         chunk.append(RawEvent(framed.body, f"{name}:{framed.position}"))
         if len(chunk) == batch_size:
-            await _ingest_and_start(client, chunk, "blob", ingest.blob_batch_id(blob.uri or name, chunk_index))
+            await _ingest_and_start(client, chunk, "blob", ingest.blob_batch_id(url, version, chunk_index))
             chunk, chunk_index = [], chunk_index + 1
     if chunk:
-        await _ingest_and_start(client, chunk, "blob", ingest.blob_batch_id(blob.uri or name, chunk_index))
+        await _ingest_and_start(client, chunk, "blob", ingest.blob_batch_id(url, version, chunk_index))
+
+
+def _blob_version(blob: func.InputStream) -> str:
+    """The version of the blob the trigger fired for: its version id where versioning is on, else its ETag."""
+    properties: dict[str, Any] = getattr(blob, "blob_properties", None) or {}  # func.blob.InputStream
+    return str(properties.get("VersionId") or properties.get("ETag") or properties.get("Etag") or "")
 
 
 @bp.route(route="events", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

@@ -1,8 +1,11 @@
 """The `WindowAggregates` table: exact windowed statistics per (tenant, event type, window).
 
-A batch's contribution is merged into each window's row once: the row records the batches it has
+A contribution is merged into each window's row once: the row records the contributions it has
 absorbed, so a retried or replayed aggregate step is a no-op, and concurrent batches serialise on the
-row's etag. A tenant's rows share a partition, so a batch's changes to them travel as one request.
+row's etag. A contribution is the set of documents one `curate` attempt created: each stored event
+document names its contribution (`contribution_of`), so however a batch's attempts, failures and
+redeliveries interleave, every document is counted in exactly one contribution, applied once.
+A tenant's rows share a partition, so a batch's changes to them travel as one request.
 Values are kept as exact decimal text; rounding happens only on export.
 """
 
@@ -82,6 +85,20 @@ class WindowStats:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> WindowStats:
         return cls(int(doc["count"]), Decimal(doc["sum"]), Decimal(doc["min"]), Decimal(doc["max"]))
+
+
+def contribution_of(doc: dict[str, Any]) -> str:
+    """The contribution a stored event document belongs to (documents written before contributions
+    were named belong to their batch)."""
+    return str(doc.get("contribution") or doc["batch_id"])
+
+
+def contributions_by_id(documents: Iterable[dict[str, Any]]) -> dict[str, dict[WindowKey, WindowStats]]:
+    """Each contribution's window statistics over the given stored documents."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for doc in documents:
+        groups.setdefault(contribution_of(doc), []).append(doc)
+    return {contribution: contributions(docs) for contribution, docs in groups.items()}
 
 
 def contributions(documents: Iterable[dict[str, Any]]) -> dict[WindowKey, WindowStats]:
@@ -175,38 +192,40 @@ _UNKNOWN: dict[str, Any] = {}  # a row whose state must be read before it can be
 
 async def apply_contributions(
     documents: DocumentStore,
-    batch_id: str,
+    contribution_id: str,
     stats: dict[WindowKey, WindowStats],
     *,
     cache: RowCache | None = None,
 ) -> int:
-    """Merge one batch's contributions into every window row it touched, once; returns the rows changed.
+    """Merge one contribution into every window row it touches, once; returns the rows changed.
 
     The rows of one tenant share a partition, so each tenant's changes go out together as transactional
     batches: one request per tenant (per 100 rows) instead of one per row. A row without a cached copy
     is created outright (the common case when events spread over many windows); a cached one is
-    replaced on its etag. A lost race (409, 412) leads to a fresh read of that row and another round.
+    replaced on its etag. A lost race (409, 412) leads to a fresh read of that row and another round;
+    so do the other creates of a batch that failed (424 on Azure): with a cold cache, as on a fresh
+    instance, the rows that exist cost one round of parallel reads, not one round each.
     """
     cache = cache if cache is not None else RowCache(capacity=0)
     by_tenant: dict[str, dict[WindowKey, WindowStats]] = {}
     for key, value in stats.items():
         by_tenant.setdefault(key.tenant_id, {})[key] = value
     changed = await asyncio.gather(
-        *(_apply_tenant(documents, batch_id, tenant, rows, cache) for tenant, rows in by_tenant.items())
+        *(_apply_tenant(documents, contribution_id, tenant, rows, cache) for tenant, rows in by_tenant.items())
     )
     return sum(changed)
 
 
 async def apply_contribution(
-    documents: DocumentStore, batch_id: str, key: WindowKey, stats: WindowStats, cache: RowCache | None = None
+    documents: DocumentStore, contribution_id: str, key: WindowKey, stats: WindowStats, cache: RowCache | None = None
 ) -> bool:
-    """Merge one batch's contribution into one row, once. False when the row already had it."""
-    return await apply_contributions(documents, batch_id, {key: stats}, cache=cache) == 1
+    """Merge one contribution into one row, once. False when the row already had it."""
+    return await apply_contributions(documents, contribution_id, {key: stats}, cache=cache) == 1
 
 
 async def _apply_tenant(
     documents: DocumentStore,
-    batch_id: str,
+    contribution_id: str,
     tenant_id: str,
     pending: dict[WindowKey, WindowStats],
     cache: RowCache,
@@ -223,18 +242,18 @@ async def _apply_tenant(
             for key, contribution in list(pending.items()):
                 current = known[key]
                 if current is None:
-                    writes.append((key, BatchOperation("create", _row(key, contribution, [batch_id]))))
-                elif batch_id in current["batches"]:
+                    writes.append((key, BatchOperation("create", _row(key, contribution, [contribution_id]))))
+                elif contribution_id in current["batches"]:
                     cache.put(current)
-                    del pending[key]  # applied by an earlier attempt of this batch
+                    del pending[key]  # applied by an earlier attempt
                 else:
                     merged = WindowStats.from_json(_stats_fields(current))
                     merged.merge(contribution)
-                    row = _row(key, merged, [*current["batches"], batch_id])
+                    row = _row(key, merged, [*current["batches"], contribution_id])
                     writes.append((key, BatchOperation("replace", row, current["_etag"])))
             for chunk in _chunks(writes):
                 results = await documents.write_batch(COSMOS_AGGREGATES, tenant_id, [op for _, op in chunk])
-                for (key, _), result in zip(chunk, results, strict=True):
+                for (key, op), result in zip(chunk, results, strict=True):
                     if result.ok and result.doc is not None:
                         cache.put(result.doc)
                         del pending[key]
@@ -242,7 +261,12 @@ async def _apply_tenant(
                     elif result.status in (CONFLICT, PRECONDITION_FAILED, NOT_FOUND):
                         cache.forget(key)  # the row changed since it was read (or cached): read it again
                         known[key] = _UNKNOWN
-                    elif result.status != NOT_ATTEMPTED:
+                    elif result.status == NOT_ATTEMPTED:
+                        # A create was a guess that the row is new; one failed guess in a batch suggests a
+                        # cold cache, so read the other guessed rows too rather than find them one per round.
+                        if op.kind == "create":
+                            known[key] = _UNKNOWN
+                    else:
                         raise RuntimeError(f"writing aggregate row {key.row_id} of {tenant_id} failed: {result.status}")
     return changed
 

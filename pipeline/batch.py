@@ -7,17 +7,26 @@ Every step is idempotent: it can run again after a crash or a retry and leaves t
 from __future__ import annotations
 
 import json
+import uuid
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from pipeline.aggregates import apply_contributions, contributions, contributions_from_json, contributions_to_json
+from pipeline.aggregates import (
+    WindowKey,
+    WindowStats,
+    apply_contributions,
+    contributions_by_id,
+    contributions_from_json,
+    contributions_to_json,
+)
 from pipeline.deadletter import DeadLetter, write_dead_letters
 from pipeline.enrich import document_id
 from pipeline.ingest import utc_now_text
 from pipeline.observability import log_dead_letters, record_stored
 from pipeline.persist import BatchEvent, outcome_summary, read_claim_check, store_batch
 from pipeline.runtime import Runtime
-from pipeline.settings import CONTAINER_BATCHES, COSMOS_EVENTS
+from pipeline.settings import CONTAINER_BATCHES, CONTAINER_DEADLETTER, COSMOS_EVENTS
 from schemas import Reason
 
 
@@ -57,10 +66,11 @@ async def curate(batch: dict[str, Any], runtime: Runtime, now: datetime) -> dict
         window_minutes=runtime.settings.window_minutes,
         processed_at=utc_now_text(now),
         batch_completed=completed_before,
+        contribution=f"{batch_id}@{uuid.uuid4().hex[:12]}",  # the documents this attempt creates
     )
     await write_dead_letters(runtime.blobs, outcome.dead_letters)
     summary = outcome_summary(outcome)
-    record = {**summary, "contributions": contributions_to_json(contributions(outcome.stored_documents))}
+    record = {**summary, "contributions": _contributions_json(outcome.stored_documents)}
     if outcome.failures:
         errors = {str(item.index): error for item, error in outcome.failures}
         poison = {**record, "errors": errors, "events": [item.index for item, _ in outcome.failures]}
@@ -80,14 +90,13 @@ async def aggregate(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     if content is None:
         raise FileNotFoundError(f"{CONTAINER_BATCHES}/{curated_blob(batch_id)} is missing; run curate first")
     record = json.loads(content)
-    stats = contributions_from_json(record["contributions"])
-    rows_changed = await apply_contributions(runtime.documents, batch_id, stats, cache=runtime.rows)
+    windows, rows_changed = await _apply(runtime, record["contributions"])
     result = {
         "batch_id": batch_id,
         "stored": record["stored"],
         "duplicates": record["duplicates"],
         "dead_letter_reasons": record["dead_letter_reasons"],
-        "windows": len(stats),
+        "windows": windows,
         "rows_changed": rows_changed,
     }
     await runtime.blobs.put(CONTAINER_BATCHES, result_blob(batch_id), json.dumps(result).encode())
@@ -95,21 +104,28 @@ async def aggregate(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
 
 
 async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
-    """The last resort after the retries: account for every event of the batch.
+    """The last resort after the retries: account for every event of the batch, once.
 
-    Events this batch already stored keep their place (and their aggregates are applied); events
-    another batch stored are duplicates; the rest are dead-lettered as `processing_failed` with the
-    error, to be replayed once the cause is fixed.
+    When `curate` finished (the batch's aggregates are what failed), or finished all but some poison
+    events, its outcome stands: its dead letters are already written, only the poison events are
+    dead-lettered as `processing_failed`. Otherwise each event is classified from the store: events this
+    batch stored keep their place, events another batch stored are duplicates, events an earlier
+    `curate` attempt dead-lettered keep that record, and the rest are dead-lettered as
+    `processing_failed` with the error, to be replayed once the cause is fixed. In every case the
+    stored events' aggregates are applied.
     """
     batch_id, error = batch["batch_id"], batch.get("error", "unknown error")
     content = await runtime.blobs.get(CONTAINER_BATCHES, batch["events_blob"])
     events = read_claim_check(content or b"")
-    poison_content = await runtime.blobs.get(CONTAINER_BATCHES, poison_blob(batch_id))
-    if poison_content is not None:
-        return await _fail_poison_events(batch, runtime, events, json.loads(poison_content))
+    for name in (curated_blob(batch_id), poison_blob(batch_id)):
+        finished = await runtime.blobs.get(CONTAINER_BATCHES, name)
+        if finished is not None:
+            return await _fail_after_curate(batch, runtime, events, json.loads(finished))
     stored: list[dict[str, Any]] = []
     stored_ids: set[str] = set()  # a batch may hold several copies of an event it stored once
     duplicates = 0
+    reasons: Counter[str] = Counter()
+    earlier = await _dead_lettered_by_curate(runtime, batch_id)
     dead: list[DeadLetter] = []
     for item in events:
         event = item.event
@@ -120,50 +136,81 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
             stored_ids.add(doc_id)
         elif existing is not None and existing["content_key"] == event.content_key():
             duplicates += 1
+        elif item.index in earlier:
+            reasons[earlier[item.index]] += 1  # one event, one record: its curate-stage record stands
         else:
             dead.append(_processing_failed(batch, item, error))
     await write_dead_letters(runtime.blobs, dead)
     log_dead_letters(dead, stage="fail")
-    stats = contributions(stored)
-    await apply_contributions(runtime.documents, batch_id, stats, cache=runtime.rows)
+    reasons[Reason.PROCESSING_FAILED.value] += len(dead)
+    windows, _ = await _apply(runtime, _contributions_json(stored))
     result = {
         "batch_id": batch_id,
         "stored": len(stored),
         "duplicates": duplicates,
-        "dead_letter_reasons": {Reason.PROCESSING_FAILED.value: len(dead)} if dead else {},
-        "windows": len(stats),
+        "dead_letter_reasons": {reason: count for reason, count in reasons.items() if count},
+        "windows": windows,
         "error": error,
     }
     await runtime.blobs.put(CONTAINER_BATCHES, result_blob(batch_id), json.dumps(result).encode())
     return result
 
 
-async def _fail_poison_events(
-    batch: dict[str, Any], runtime: Runtime, events: list[BatchEvent], poison: dict[str, Any]
+#: The reasons `curate` dead-letters with; validation's reasons are written by ingest, before any batch.
+_CURATE_REASONS = (Reason.CONFLICTING_DUPLICATE, Reason.UNKNOWN_TENANT, Reason.UNKNOWN_CURRENCY)
+
+
+async def _dead_lettered_by_curate(runtime: Runtime, batch_id: str) -> dict[int, str]:
+    """The events of the batch an earlier `curate` attempt dead-lettered, by index: {index: reason}."""
+    found: dict[int, str] = {}
+    for reason in _CURATE_REASONS:
+        prefix = f"{reason.value}/{batch_id}/"
+        for name in await runtime.blobs.list_names(CONTAINER_DEADLETTER, prefix):
+            found[int(name.removeprefix(prefix).removesuffix(".json"))] = reason.value
+    return found
+
+
+async def _fail_after_curate(
+    batch: dict[str, Any], runtime: Runtime, events: list[BatchEvent], record: dict[str, Any]
 ) -> dict[str, Any]:
-    """The batch's last full pass classified every event but the poison ones: keep that outcome,
-    dead-letter the poison events with their own errors, and apply the stored events' aggregates."""
+    """`curate` classified every event (all but the poison ones, when `record` is its poison record):
+    keep that outcome, dead-letter the poison events with their own errors, apply the aggregates."""
     batch_id = batch["batch_id"]
-    failed = set(poison["events"])
+    failed = set(record.get("events", ()))
     dead = [
-        _processing_failed(batch, item, poison["errors"][str(item.index)]) for item in events if item.index in failed
+        _processing_failed(batch, item, record["errors"][str(item.index)]) for item in events if item.index in failed
     ]
     await write_dead_letters(runtime.blobs, dead)
     log_dead_letters(dead, stage="fail")
-    stats = contributions_from_json(poison["contributions"])
-    await apply_contributions(runtime.documents, batch_id, stats, cache=runtime.rows)
-    reasons = dict(poison["dead_letter_reasons"])
-    reasons[Reason.PROCESSING_FAILED.value] = reasons.get(Reason.PROCESSING_FAILED.value, 0) + len(dead)
+    windows, _ = await _apply(runtime, record["contributions"])
+    reasons = dict(record["dead_letter_reasons"])
+    if dead:
+        reasons[Reason.PROCESSING_FAILED.value] = reasons.get(Reason.PROCESSING_FAILED.value, 0) + len(dead)
     result = {
         "batch_id": batch_id,
-        "stored": poison["stored"],
-        "duplicates": poison["duplicates"],
+        "stored": record["stored"],
+        "duplicates": record["duplicates"],
         "dead_letter_reasons": reasons,
-        "windows": len(stats),
+        "windows": windows,
         "error": batch.get("error", ""),
     }
     await runtime.blobs.put(CONTAINER_BATCHES, result_blob(batch_id), json.dumps(result).encode())
     return result
+
+
+def _contributions_json(documents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    return {cid: contributions_to_json(stats) for cid, stats in contributions_by_id(documents).items()}
+
+
+async def _apply(runtime: Runtime, recorded: dict[str, list[dict[str, Any]]]) -> tuple[int, int]:
+    """Apply every contribution of a batch (usually one); returns (windows, rows changed)."""
+    windows: set[WindowKey] = set()
+    changed = 0
+    for contribution_id, rows in recorded.items():
+        stats: dict[WindowKey, WindowStats] = contributions_from_json(rows)
+        windows.update(stats)
+        changed += await apply_contributions(runtime.documents, contribution_id, stats, cache=runtime.rows)
+    return len(windows), changed
 
 
 def _processing_failed(batch: dict[str, Any], item: BatchEvent, error: str) -> DeadLetter:

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -73,14 +73,25 @@ def manifest_blob(batch_id: str) -> str:
     return f"{batch_id}/ingest.json"
 
 
-def eventhub_batch_id(partition: str, first_sequence: int, last_sequence: int) -> str:
-    """Stable across redeliveries of the same events: the partition and its sequence-number range."""
-    return f"eh-{partition}-{first_sequence}-{last_sequence}"
+def eventhub_batch_id(stream: str, partition: str, first_sequence: int, last_sequence: int) -> str:
+    """Stable across redeliveries of the same events: the stream (`eventhub_stream`), the partition and
+    its sequence-number range. Two hubs, namespaces or consumer groups never share an id."""
+    return f"eh-{_digest(stream, 12)}-{partition}-{first_sequence}-{last_sequence}"
 
 
-def blob_batch_id(blob_url: str, chunk: int) -> str:
-    """Stable for a given blob: a digest of its URL and the chunk's position in it."""
-    return f"blob-{hashlib.sha256(blob_url.encode()).hexdigest()[:20]}-{chunk}"
+def eventhub_stream(namespace: str, event_hub: str, consumer_group: str) -> str:
+    """What a sequence number is relative to: the namespace, the hub and the consumer group."""
+    return f"{namespace.lower()}/{event_hub.lower()}/{consumer_group.lower()}"
+
+
+def blob_batch_id(blob_url: str, version: str, chunk: int) -> str:
+    """Stable for one version of a blob: a digest of its URL and its ETag (or version id), and the
+    chunk's position in it. A blob overwritten under the same name is new content with new batch ids."""
+    return f"blob-{_digest(blob_url + '|' + version, 20)}-{chunk}"
+
+
+def _digest(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def http_batch_id(body: bytes, headers_digest: str = "") -> str:
@@ -133,7 +144,7 @@ async def ingest_batch(
             ).encode("utf-8")
         )
     # the dead letters and the claim check side by side; the manifest, written last, says both are there
-    writes = [write_dead_letters(blobs, [record for _, record in outcome.rejections])]
+    writes: list[Awaitable[object]] = [write_dead_letters(blobs, [record for _, record in outcome.rejections])]
     if claim_lines:
         writes.append(blobs.put(CONTAINER_BATCHES, events_blob(batch_id), b"\n".join(claim_lines) + b"\n"))
     for failed in await asyncio.gather(*writes, return_exceptions=True):

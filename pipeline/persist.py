@@ -82,12 +82,14 @@ async def store_batch(
     window_minutes: int,
     processed_at: str,
     batch_completed: bool | Callable[[], Awaitable[bool]],
+    contribution: str | None = None,
     concurrency: int = STORE_CONCURRENCY,
 ) -> StoreOutcome:
     """Enrich and store one batch.
 
     `batch_completed`: whether this batch id finished before (a redelivery), or how to find out; it is
     asked at most once, and only when the batch meets a document it created itself.
+    `contribution`: the aggregate contribution the documents created now belong to (default: the batch).
     """
     outcome = StoreOutcome()
     completed = _ask_once(batch_completed)
@@ -106,6 +108,7 @@ async def store_batch(
             continue
         if not isinstance(curated, EnrichmentFailure):
             curated["batch_id"] = batch_id
+            curated["contribution"] = contribution or batch_id
         event = item.event
         groups.setdefault(document_id(event.tenantid, event.source, event.id), []).append(_Member(item, curated))
 

@@ -85,6 +85,12 @@ class CuratedEventBase(BaseModel):
     processed_at: Annotated[Instant, Field(description="when the event was enriched")]
     content_key: Annotated[Digest, Field(description="SHA-256 of the normalised event: equal for duplicates")]
     batch_id: Annotated[str, text(1), Field(description="the batch that stored the document")] | None = None
+    contribution: (
+        Annotated[
+            str, text(1), Field(description="the aggregate contribution it is counted in: the attempt that stored it")
+        ]
+        | None
+    ) = None
 
 
 def _model_name(family: str) -> str:

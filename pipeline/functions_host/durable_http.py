@@ -6,8 +6,11 @@ webhook path `/runtime/webhooks/durabletask/`. This server answers both, with th
 
 * `POST orchestrators/{name}[/{instanceId}]`: the body is the client's input, JSON-encoded twice (the SDK
   `df_dumps` it, then aiohttp `json=` encodes that string again); it is stored as-is as the input. 202 with
-  the management payload. Starting an id whose instance is still Pending/Running answers 409 (the
-  extension's default `overridableExistingInstanceStates` is `NonRunningStates`); a finished one is replaced.
+  the management payload. Starting an id whose instance is still Pending/Running answers 500, as the
+  extension does: `StartNewAsync` throws an `InvalidOperationException` (the default
+  `overridableExistingInstanceStates` is `NonRunningStates`), which `HttpApiHandler` answers with its
+  catch-all "Something went wrong" error; the Python client then raises with that body. A finished
+  (Completed, Failed, Terminated) instance is replaced and runs again.
   An unknown orchestrator answers 400 (with `ExceptionMessage`, which the Python client reads).
 * `GET instances/{id}`: 200 (done), 202 (running), 404 (unknown); Failed answers 200 unless
   `returnInternalServerErrorOnFailure=true` (500). `showHistory` adds `historyEvents`.
@@ -167,7 +170,12 @@ class DurableHttpApi:
         except OrchestratorNotFoundError as exc:
             return _error(400, str(exc), str(exc))
         except InstanceExistsError as exc:
-            return _error(409, str(exc))
+            return _error(
+                500,
+                "Something went wrong while processing your request",
+                str(exc),
+                exception_type="System.InvalidOperationException",
+            )
         links = self.management_urls(instance_id, origin=_origin(request))
         payload = {key: value for key, value in links.items() if key != "rewindPostUri"}
         return web.json_response(
@@ -318,10 +326,15 @@ def _history_for_status(history: list[h.HistoryEvent], show_output: bool) -> lis
     return readable
 
 
-def _error(status: int, message: str, exception_message: str | None = None) -> web.Response:
+def _error(
+    status: int, message: str, exception_message: str | None = None, *, exception_type: str | None = None
+) -> web.Response:
+    """The body of ASP.NET's `CreateErrorResponse` (an `HttpError`), as the extension answers errors."""
     body: dict[str, Any] = {"Message": message}
     if exception_message is not None:
         body["ExceptionMessage"] = exception_message
+    if exception_type is not None:
+        body["ExceptionType"] = exception_type
     return web.json_response(body, status=status)
 
 

@@ -4,6 +4,9 @@ The Python worker asks the app for its functions (`app.get_functions()`), reads 
 as JSON (`function.get_raw_bindings()`) and keeps the callable (`function.get_user_function()`) to invoke
 with keyword arguments named after the bindings. Durable functions are registered under the name given
 in the trigger's `orchestration` / `activity` property when set, else under the function name.
+
+Each function's parameters then go through the worker's own load-time checks (`worker_checks`): where
+the worker would refuse one function, and with it load none of the app, indexing raises too.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import azure.functions as func
+
+from pipeline.functions_host.worker_checks import validate_function_params
 
 ORCHESTRATION_TRIGGER = "orchestrationTrigger"
 ACTIVITY_TRIGGER = "activityTrigger"
@@ -136,6 +141,7 @@ def _index_functions(functions: Iterable[func.Function]) -> Iterable[IndexedFunc
         bindings = tuple(json.loads(raw) for raw in function.get_raw_bindings())
         trigger_type = trigger.get_binding_name()
         name = str(function.get_function_name())
+        validate_function_params(name, function.get_user_function(), bindings)
         yield IndexedFunction(
             name=name,
             trigger_type=trigger_type,

@@ -34,19 +34,26 @@ class Driver(Protocol):
         """Deliver one partition's batch; returns the batch ids the trigger created."""
 
 
+#: The stream the local runner plays: a namespace, hub and consumer group that exist nowhere else.
+LOCAL_NAMESPACE, LOCAL_EVENT_HUB, LOCAL_CONSUMER_GROUP = "localhost", "events", "$Default"
+
+
 class EventHubDriver:
     def __init__(self, invoke: Invoke) -> None:
         self._invoke = invoke
         self._next_sequence: dict[int, int] = {}
+        self._stream = ingest.eventhub_stream(LOCAL_NAMESPACE, LOCAL_EVENT_HUB, LOCAL_CONSUMER_GROUP)
 
     async def deliver(self, partition: int, events: list[InputEvent]) -> list[str]:
         first = self._next_sequence.get(partition, 0)
         self._next_sequence[partition] = first + len(events)
-        metadata = {
-            "PartitionContext": func.meta.Datum(
-                type="json", value=json.dumps({"PartitionId": str(partition), "ConsumerGroup": "$Default"})
-            )
+        context = {
+            "FullyQualifiedNamespace": LOCAL_NAMESPACE,
+            "EventHubName": LOCAL_EVENT_HUB,
+            "ConsumerGroup": LOCAL_CONSUMER_GROUP,
+            "PartitionId": str(partition),
         }
+        metadata = {"PartitionContext": func.meta.Datum(type="json", value=json.dumps(context))}
         now = datetime.now(UTC)
         batch = [
             func.EventHubEvent(
@@ -60,7 +67,7 @@ class EventHubDriver:
             for offset, event in enumerate(events)
         ]
         await self._invoke(events=batch)
-        return [ingest.eventhub_batch_id(str(partition), first, first + len(events) - 1)]
+        return [ingest.eventhub_batch_id(self._stream, str(partition), first, first + len(events) - 1)]
 
 
 class BlobDriver:
@@ -82,12 +89,14 @@ class BlobDriver:
             else:
                 name = f"{self._prefix}/part-{partition:02d}-{number:06d}.ndjson"
                 content = b"".join(body + b"\n" for body in bodies)
-            await self._runtime.blobs.put(CONTAINER_INCOMING, name, content)
+            etag = await self._runtime.blobs.put(CONTAINER_INCOMING, name, content)
             path = f"{CONTAINER_INCOMING}/{name}"
             # What the host hands the function once Event Grid reports the BlobCreated event.
-            blob = func.blob.InputStream(data=content, name=path, uri=f"local://{path}", length=len(content))
+            blob = func.blob.InputStream(
+                data=content, name=path, uri=f"local://{path}", length=len(content), blob_properties={"ETag": etag}
+            )
             await self._invoke(blob=blob)
-            batch_ids.append(ingest.blob_batch_id(f"local://{path}", 0))
+            batch_ids.append(ingest.blob_batch_id(f"local://{path}", etag, 0))
         return batch_ids
 
 

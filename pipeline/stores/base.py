@@ -41,7 +41,9 @@ class PreconditionFailed(Exception):
 
 class BlobStore(Protocol):
     async def ensure_containers(self, names: Iterable[str]) -> None: ...
-    async def put(self, container: str, name: str, data: bytes) -> None: ...
+    async def put(self, container: str, name: str, data: bytes) -> str:
+        """Write the blob (replacing it) and return its new ETag."""
+
     async def get(self, container: str, name: str) -> bytes | None:
         """The blob's content, or None when it does not exist."""
 

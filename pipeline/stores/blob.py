@@ -48,10 +48,11 @@ class AzureBlobStore:
             except ResourceExistsError:
                 pass
 
-    async def put(self, container: str, name: str, data: bytes) -> None:
+    async def put(self, container: str, name: str, data: bytes) -> str:
         self.requests[f"put {container}"] += 1
         blob = self._service.get_blob_client(container, name)
-        await self._guard(blob.upload_blob(data, overwrite=True))
+        written = await self._guard(blob.upload_blob(data, overwrite=True))
+        return str(written["etag"])
 
     async def get(self, container: str, name: str) -> bytes | None:
         self.requests[f"get {container}"] += 1

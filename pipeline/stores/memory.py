@@ -21,12 +21,15 @@ from pipeline.stores.base import (
 class MemoryBlobStore:
     def __init__(self) -> None:
         self.blobs: dict[tuple[str, str], bytes] = {}
+        self.writes = 0
 
     async def ensure_containers(self, names: Iterable[str]) -> None:
         return None
 
-    async def put(self, container: str, name: str, data: bytes) -> None:
+    async def put(self, container: str, name: str, data: bytes) -> str:
         self.blobs[(container, name)] = bytes(data)
+        self.writes += 1
+        return f'"{self.writes}"'
 
     async def get(self, container: str, name: str) -> bytes | None:
         return self.blobs.get((container, name))

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from function_app import app
 from pipeline.errors import TransientError
 from pipeline.functions_host import LocalFunctionsHost
-from pipeline.ingest import RawEvent, ingest_batch
+from pipeline.ingest import RawEvent, eventhub_batch_id, eventhub_stream, ingest_batch
 from pipeline.reference import ReferenceCache
 from pipeline.runtime import Runtime, install_runtime, uninstall_runtime
 from pipeline.settings import CONTAINER_REFERENCE, Settings
@@ -123,11 +123,12 @@ async def run_through_app(lines: list[bytes], seed: int, failure_rate: float, ba
                 chunk = lines[start : start + batch_size]
                 events = [func.EventHubEvent(body=b, sequence_number=start + i) for i, b in enumerate(chunk)]
                 await host.call_starter("eventhub_ingest", events=events)
-                manifest = json.loads(await blobs.get("batches", f"eh-0-{start}-{start + len(chunk) - 1}/ingest.json"))
+                batch_id = eventhub_batch_id(eventhub_stream("", "", ""), "0", start, start + len(chunk) - 1)
+                manifest = json.loads(await blobs.get("batches", f"{batch_id}/ingest.json"))
                 totals.update(manifest["dead_letter_reasons"])
                 totals["received"] += manifest["received"]
                 if manifest["valid"]:
-                    record = await host.wait_for(f"eh-0-{start}-{start + len(chunk) - 1}")
+                    record = await host.wait_for(batch_id)
                     totals["stored"] += record.output["stored"]
                     totals["duplicates"] += record.output["duplicates"]
                     totals.update(record.output["dead_letter_reasons"])
