@@ -3,7 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from orchestrations import activities, analytics, deadletters, eventgrid, health, orchestrator, triggers
+from orchestrations import activities, analytics, deadletters, eventgrid, health, orchestrator, reconcile, triggers
 from pipeline.observability import TelemetryConfig, configure_observability
 from pipeline.settings import Settings
 
@@ -26,3 +26,4 @@ app.register_functions(deadletters.bp)
 app.register_functions(analytics.bp)
 app.register_functions(eventgrid.bp)
 app.register_functions(health.bp)
+app.register_functions(reconcile.bp)

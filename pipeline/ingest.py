@@ -53,16 +53,21 @@ class IngestOutcome:
         """The claim check the orchestration starts with; None when nothing in the batch was valid."""
         if not self.valid:
             return None
-        return {
-            "batch_id": self.batch_id,
-            "source_kind": self.source_kind,
-            "events_blob": events_blob(self.batch_id),
-            "events": self.valid,
-            "ingest": self.counts,
-        }
+        return orchestration_input(self.batch_id, self.source_kind, self.counts)
 
     def manifest(self, received_at: str) -> dict[str, Any]:
         return {"batch_id": self.batch_id, "source_kind": self.source_kind, "received_at": received_at, **self.counts}
+
+
+def orchestration_input(batch_id: str, source_kind: str, counts: dict[str, Any]) -> dict[str, Any]:
+    """The claim check an orchestration starts with, from what ingest counted (or its manifest)."""
+    return {
+        "batch_id": batch_id,
+        "source_kind": source_kind,
+        "events_blob": events_blob(batch_id),
+        "events": counts["valid"],
+        "ingest": {key: counts[key] for key in ("received", "valid", "dead_letter_reasons")},
+    }
 
 
 def events_blob(batch_id: str) -> str:

@@ -26,6 +26,12 @@ from pipeline.functions_host.instance_runtime import EngineStats, OverridableSta
 from pipeline.functions_host.replay import OrchestrationEngine
 from pipeline.functions_host.sdk_session import close_client_session, reset_client_session
 from pipeline.functions_host.starters import call_function, http_request, match_route, resolve_function
+from pipeline.functions_host.trigger_delivery import (
+    DEFAULT_MAX_DEQUEUE_COUNT,
+    MemoryPoisonQueue,
+    PoisonQueue,
+    deliver,
+)
 from pipeline.functions_host.workers import ActivityWorkers
 
 
@@ -44,6 +50,9 @@ class LocalFunctionsHost:
         host, port: Where the Durable HTTP API listens (port 0: a free port).
         workers: Worker processes to run activity attempts in (None: in this process), started and
             stopped with the host.
+        poison_queue: Where a blob trigger's message goes after `max_dequeue_count` failed attempts
+            (default: in memory).
+        max_dequeue_count: As host.json `extensions.queues.maxDequeueCount`.
     """
 
     def __init__(
@@ -60,8 +69,13 @@ class LocalFunctionsHost:
         host: str = "127.0.0.1",
         port: int = 0,
         workers: ActivityWorkers | None = None,
+        poison_queue: PoisonQueue | None = None,
+        max_dequeue_count: int = DEFAULT_MAX_DEQUEUE_COUNT,
     ) -> None:
         self.app = app
+        self.poison_queue: PoisonQueue = poison_queue if poison_queue is not None else MemoryPoisonQueue()
+        self._max_dequeue_count = max_dequeue_count
+        self._timer_scale = timer_scale
         self.index: FunctionIndex = index_app(app)
         self._engine_options: dict[str, Any] = {
             "store": store,
@@ -124,12 +138,22 @@ class LocalFunctionsHost:
         return df.DurableOrchestrationClient(self.client_binding_json())
 
     async def call_starter(self, function: str | Any, **kwargs: Any) -> Any:
-        """Call any function of the app (typically one with `durable_client_input`) as the worker would.
+        """Call any function of the app (typically one with `durable_client_input`) as the host would.
 
         `function` is its name, the decorated object or its callable; pass the other bindings by name
-        (`timer=...`, `events=...`); the durable client bindings and `context` are filled in.
+        (`timer=...`, `events=...`); the durable client bindings and `context` are filled in. A failure
+        is retried as the host retries it (`trigger_delivery`): by the function's retry policy, or for
+        a blob trigger up to `max_dequeue_count` times and then into the poison queue.
         """
-        return await call_function(resolve_function(self.index, function), self.client_binding_json, **kwargs)
+        target = resolve_function(self.index, function)
+        return await deliver(
+            target,
+            lambda: call_function(target, self.client_binding_json, **kwargs),
+            timer_scale=self._timer_scale,
+            poison_queue=self.poison_queue,
+            max_dequeue_count=self._max_dequeue_count,
+            blob=kwargs.get(target.trigger_parameter),
+        )
 
     def http_request(self, method: str, path: str, **kwargs: Any) -> func.HttpRequest:
         """An `HttpRequest` addressed to this host (`/api/<path>`); see `starters.http_request`."""

@@ -42,6 +42,8 @@ class IndexedFunction:
         callable: The callable the worker invokes (`get_user_function()`), keyword arguments by binding name.
         durable_name: For orchestrators and activities, the name Durable Functions registers
             (trigger `orchestration` / `activity` property, else `name`); otherwise None.
+        retry_policy: The function's retry policy (`@app.retry`), as the worker reports it to the host:
+            `strategy`, `max_retry_count`, `delay_interval` or `minimum_interval`/`maximum_interval`.
     """
 
     name: str
@@ -49,6 +51,7 @@ class IndexedFunction:
     bindings: tuple[dict[str, Any], ...]
     callable: Callable[..., Any]
     durable_name: str | None = None
+    retry_policy: dict[str, Any] | None = None
 
     @property
     def trigger(self) -> dict[str, Any]:
@@ -148,6 +151,7 @@ def _index_functions(functions: Iterable[func.Function]) -> Iterable[IndexedFunc
             bindings=bindings,
             callable=function.get_user_function(),
             durable_name=_durable_name(name, trigger_type, bindings),
+            retry_policy=function.get_settings_dict("retry_policy"),
         )
 
 

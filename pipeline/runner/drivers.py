@@ -13,6 +13,7 @@ Each driver returns the ids of the trigger invocations' batches, so the runner c
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -21,12 +22,18 @@ from typing import Any, Protocol
 import azure.functions as func
 
 from pipeline import ingest
+from pipeline.functions_host.trigger_delivery import BlobPoisonedError, TriggerFailedError
 from pipeline.runner.inputs import InputEvent
 from pipeline.runtime import Runtime
 from pipeline.settings import CONTAINER_INCOMING
 from schemas import MAX_EVENT_BYTES
 
 Invoke = Callable[..., Awaitable[Any]]  # calls the trigger function; the host fills in the durable client
+log = logging.getLogger(__name__)
+
+
+class DeliveryFailed(RuntimeError):
+    """The host gave up on a delivery in a way that leaves events behind (a poisoned blob)."""
 
 
 class Driver(Protocol):
@@ -66,7 +73,13 @@ class EventHubDriver:
             )
             for offset, event in enumerate(events)
         ]
-        await self._invoke(events=batch)
+        try:
+            await self._invoke(events=batch)
+        except TriggerFailedError as error:
+            # The Event Hubs host logs the failure and checkpoints all the same: the batch is left to
+            # the reconciliation sweep, which finds it from its claim check (or, if ingest never got
+            # that far, the runner reports it as lost).
+            log.error("%s; the host moves on past these events", error)
         return [ingest.eventhub_batch_id(self._stream, str(partition), first, first + len(events) - 1)]
 
 
@@ -95,7 +108,10 @@ class BlobDriver:
             blob = func.blob.InputStream(
                 data=content, name=path, uri=f"local://{path}", length=len(content), blob_properties={"ETag": etag}
             )
-            await self._invoke(blob=blob)
+            try:
+                await self._invoke(blob=blob)
+            except BlobPoisonedError as error:
+                raise DeliveryFailed(str(error)) from error
             batch_ids.append(ingest.blob_batch_id(f"local://{path}", etag, 0))
         return batch_ids
 

@@ -21,16 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from azure.functions.timer import TimerRequest
+
 from orchestrations.orchestrator import AGGREGATE, FAIL
 from pipeline.analytics.export import export_window_aggregates, write_local_files
 from pipeline.cost import estimate_run_cost
 from pipeline.functions_host import LocalFunctionsHost, RuntimeStatus
+from pipeline.functions_host.trigger_delivery import AzuritePoisonQueue
 from pipeline.functions_host.workers import ActivityWorkers, WorkerSetup
 from pipeline.ingest import manifest_blob
 from pipeline.observability import InMemoryMetrics, get_metrics
 from pipeline.reference import upload_reference
 from pipeline.runner.batching import QUEUE_DEPTH, InFlight, feed
-from pipeline.runner.drivers import BlobDriver, Driver, EventHubDriver, HttpDriver
+from pipeline.runner.drivers import BlobDriver, DeliveryFailed, Driver, EventHubDriver, HttpDriver
 from pipeline.runner.html_report import write_html_report
 from pipeline.runner.inputs import InputEvent, input_files
 from pipeline.runner.progress import Progress
@@ -64,7 +67,10 @@ class RunOptions:
 async def run(options: RunOptions, settings: Settings | None = None) -> dict[str, Any]:
     files = input_files(options.inputs)
     base = settings or Settings.from_env()
-    settings = dataclasses.replace(base, window_minutes=options.window_minutes, ingest_batch_size=options.batch_size)
+    # The run's own reconciliation sweep runs once nothing is in flight: no batch needs a grace period.
+    settings = dataclasses.replace(
+        base, window_minutes=options.window_minutes, ingest_batch_size=options.batch_size, reconcile_grace_s=0
+    )
     runtime = Runtime.from_settings(settings)
     install_runtime(runtime)
     try:
@@ -94,6 +100,7 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         verify=False,
         timer_scale=options.timer_scale,
         workers=activity_workers,
+        poison_queue=_poison_queue(runtime.settings),
     ) as host:
         started = time.monotonic()  # the host is up, its workers warm: from here on it is throughput
         invoke = functools.partial(host.call_starter, TRIGGERS[options.via])
@@ -108,11 +115,17 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
             asyncio.Queue(maxsize=QUEUE_DEPTH) for _ in range(options.partitions)
         ]
         in_flight = InFlight()
+        stranded: list[str] = []  # batches whose trigger failed after their claim check was written
 
         async def process(lane: int, batch: list[InputEvent]) -> None:
             delivered = time.monotonic()
-            for batch_id in await driver.deliver(lane, batch):
-                await _settle(batch_id, runtime, host, totals)
+            try:
+                batch_ids = await driver.deliver(lane, batch)
+            except DeliveryFailed as error:
+                raise RunFailed(str(error)) from error
+            for batch_id in batch_ids:
+                if not await _settle(batch_id, runtime, host, totals):
+                    stranded.append(batch_id)
             totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
             if progress:
                 progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
@@ -130,6 +143,12 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         finally:
             for worker in workers:
                 worker.cancel()
+        if stranded:
+            # What the reconciliation timer would do on its next tick, now that nothing is in flight.
+            await host.call_starter("reconcile_batches", timer=TimerRequest(past_due=False))
+            for batch_id in stranded:
+                if not await _settle(batch_id, runtime, host, totals):
+                    raise RunFailed(f"batch {batch_id} is stranded: the reconciliation sweep did not start it")
         stats = host.stats
         elapsed = time.monotonic() - started
     if progress:
@@ -170,6 +189,12 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
     return report
 
 
+def _poison_queue(settings: Settings) -> AzuritePoisonQueue | None:
+    """The blob trigger's poison queue in the storage account's queue service (Azurite locally)."""
+    connection = settings.blob.connection_string
+    return AzuritePoisonQueue(connection) if connection else None
+
+
 def _upload_prefix(files: list[Path], options: RunOptions) -> str:
     """Where `--via blob` uploads: the same input and options always give the same blob names, so
     a rerun after a crash re-creates the same batches (and batch ids) instead of new ones."""
@@ -180,22 +205,26 @@ def _upload_prefix(files: list[Path], options: RunOptions) -> str:
     return f"run-{digest.hexdigest()[:16]}"
 
 
-async def _settle(batch_id: str, runtime: Runtime, host: LocalFunctionsHost, totals: RunTotals) -> None:
+async def _settle(batch_id: str, runtime: Runtime, host: LocalFunctionsHost, totals: RunTotals) -> bool:
     """Account for one trigger invocation: what ingest counted, then its orchestration's result.
 
     Ingest's counts travel in the orchestration's input; a batch with nothing valid starts no
-    orchestration, and its counts are read from its ingest manifest instead.
+    orchestration, and its counts are read from its ingest manifest instead. False when the batch
+    has valid events but no orchestration (its trigger failed after the claim check): the
+    reconciliation sweep is what starts it.
     """
     record = await host.engine.get_record(batch_id)
     if record is None:
         manifest_content = await runtime.blobs.get(CONTAINER_BATCHES, manifest_blob(batch_id))
         if manifest_content is None:
-            raise RunFailed(f"batch {batch_id} left no ingest manifest; the trigger did not complete")
+            raise RunFailed(
+                f"batch {batch_id} left no ingest manifest: its trigger failed before the events were handed over"
+            )
         manifest = json.loads(manifest_content)
         if manifest["valid"]:
-            raise RunFailed(f"batch {batch_id} has valid events but no orchestration")
+            return False
         totals.add_manifest(manifest)
-        return
+        return True
     started_with = json.loads(record.input_json or "{}")
     if isinstance(started_with, str):  # the Durable extension stores the client's JSON as a string
         started_with = json.loads(started_with)
@@ -207,6 +236,7 @@ async def _settle(batch_id: str, runtime: Runtime, host: LocalFunctionsHost, tot
     # Accounted for: purge it, as a task hub's history clean-up would, so the host's memory is bounded
     # by the batches in flight rather than by the length of the input.
     await host.engine.purge(batch_id)
+    return True
 
 
 def print_summary(report: dict[str, Any], out: Path) -> None:
