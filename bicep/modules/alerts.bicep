@@ -136,7 +136,9 @@ resource eventHubThrottling 'Microsoft.Insights/metricAlerts@2018-03-01' = {
 }
 
 // Blob writes into the `deadletter` container, from the blob service diagnostic logs.
-var deadLetterQuery = 'StorageBlobLogs | where AccountName == "${storageAccountName}" | where OperationName in ("PutBlob", "PutBlockList", "CopyBlob", "AppendBlock") | where StatusCode between (200 .. 299) | where ObjectKey startswith "/${storageAccountName}/deadletter/"'
+// StorageBlobLogs.StatusCode is a string ("Unknown" when a request is interrupted): it is converted
+// before the range test, which on the string itself would match nothing.
+var deadLetterQuery = 'StorageBlobLogs | where AccountName == "${storageAccountName}" | where OperationName in ("PutBlob", "PutBlockList", "CopyBlob", "AppendBlock") | where toint(StatusCode) between (200 .. 299) | where ObjectKey startswith "/${storageAccountName}/deadletter/"'
 
 resource deadLetterGrowth 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: 'alert-${namePrefix}-deadletter-growth'
