@@ -225,7 +225,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     publicNetworkAccess: 'Enabled'
     // No `ftpsState` here: Flex Consumption lists it among its unsupported site properties (with
-    // alwaysOn, use32BitWorkerProcess, linuxFxVersion, functionAppScaleLimit ...) and rejects the
+    // alwaysOn, use32BitWorkerProcess, linuxFxVersion, functionAppScaleLimit and others) and rejects the
     // site with ARM error 51021. FTP and FTPS are off through `ftpPublishing` below.
     // checkov:skip=CKV_AZURE_78: FTP is disabled by the basicPublishingCredentialsPolicies/ftp allow:false policy; Flex Consumption rejects siteConfig.ftpsState
     siteConfig: {
