@@ -304,7 +304,9 @@ module functionApp 'modules/functionapp.bicep' = {
     cosmosDatabaseName: cosmosDatabaseName
     windowMinutes: windowMinutes
     appInsightsName: monitoring.outputs.appInsightsName
-    durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler.outputs.endpoint : ''
+    // The scheduler module exists only with that backend: `.?` reads null without it (no BCP318), and
+    // `??` turns that into the empty endpoint that keeps the Azure Storage backend.
+    durableTaskSchedulerEndpoint: durableTaskScheduler.?outputs.endpoint ?? ''
   }
   // The app starts with the identity's roles in place (they still take minutes to apply).
   dependsOn: [

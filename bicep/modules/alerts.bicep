@@ -59,14 +59,16 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (hasActio
   }
 }
 
+// The action group exists only with an e-mail address: its id is read with `.?` and `??` (no BCP318),
+// and used only under the same condition.
 var metricAlertActions = hasActionGroup ? [
   {
-    actionGroupId: actionGroup.id
+    actionGroupId: actionGroup.?id ?? ''
   }
 ] : []
 
 var logAlertActionGroups = hasActionGroup ? [
-  actionGroup.id
+  actionGroup.?id ?? ''
 ] : []
 
 // Every function execution is an Application Insights request; a failed one has success = false.
