@@ -5,14 +5,14 @@ targetScope = 'resourceGroup'
 
 // ---------- naming and placement ----------
 
-@description('Required. Short workload name used in every resource name: 3-9 lowercase letters or digits.')
+@description('Required. Short workload name used in every resource name: 3-9 lowercase letters or digits. Other characters are left out of the names (`Ev-Pipe` names resources `evpipe`), so the storage account name stays valid.')
 @minLength(3)
 @maxLength(9)
 param workloadName string
 
-@description('Optional. Environment name (for example dev, test, prod), used in names and tags: 2-12 letters, digits or hyphens.')
-@minLength(2)
-@maxLength(12)
+@description('Optional. Environment name (for example dev, test, prod; azd passes its environment name, up to 64 characters). Resource names use its first 12 letters, digits or hyphens, lowercased; the tags carry it whole.')
+@minLength(1)
+@maxLength(64)
 param environmentName string = 'dev'
 
 @description('Optional. Azure region of every resource; it must offer Flex Consumption. Defaults to the resource group region.')
@@ -52,10 +52,20 @@ param storageSkuName string = 'Standard_ZRS'
 ])
 param eventHubSkuName string = 'Standard'
 
-@description('Optional. Event Hubs throughput units (1 TU = 1 MB/s or 1,000 events/s in).')
+@description('Optional. Event Hubs throughput units of a Standard namespace (1 TU = 1 MB/s or 1,000 events/s in).')
 @minValue(1)
 @maxValue(40)
 param eventHubThroughputUnits int = 1
+
+@description('Optional. Event Hubs processing units of a Premium namespace: 1, 2, 4, 8 or 16.')
+@allowed([
+  1
+  2
+  4
+  8
+  16
+])
+param eventHubProcessingUnits int = 1
 
 @description('Optional. Partitions of the event hub (bounds the function scale-out; fixed after creation on Standard).')
 @minValue(1)
@@ -159,8 +169,21 @@ var dataContainerNames = [
 ]
 var deploymentContainerName = 'deployment-package'
 
+// Resource names keep only characters every resource type here accepts: lowercase letters and digits
+// from the workload (the storage account allows nothing else), plus hyphens from the environment,
+// whose first 12 such characters are used (names must fit 24-44 characters). Bicep has no regex, so
+// each part is split into characters and filtered. The split is a `for` expression in a variable of
+// its own, not `map()`: checkov's Bicep parser (pycep 0.5.1) cannot read `map()` and would silently
+// skip this file.
+var nameCharacters = 'abcdefghijklmnopqrstuvwxyz0123456789'
+var workloadCharacters = [for i in range(0, length(workloadName)): substring(toLower(workloadName), i, 1)]
+var environmentCharacters = [for i in range(0, length(environmentName)): substring(toLower(environmentName), i, 1)]
+var nameWorkload = join(filter(workloadCharacters, c => contains(nameCharacters, c)), '')
+var nameEnvironment = take(join(filter(environmentCharacters, c => contains('${nameCharacters}-', c)), ''), 12)
+
+// The token hashes the parameters as given, so names are unique per workload and environment name.
 var token = uniqueString(resourceGroup().id, workloadName, environmentName)
-var prefix = toLower('${workloadName}-${environmentName}')
+var prefix = '${nameWorkload}-${nameEnvironment}'
 var allTags = union(tags, {
   workload: workloadName
   environment: environmentName
@@ -192,7 +215,7 @@ module monitoring 'modules/monitoring.bicep' = {
 module storage 'modules/storage.bicep' = {
   name: 'storage'
   params: {
-    name: take(toLower('st${workloadName}${token}'), 24)
+    name: take('st${nameWorkload}${token}', 24)
     location: location
     tags: allTags
     skuName: storageSkuName
@@ -209,7 +232,8 @@ module eventHubs 'modules/eventhubs.bicep' = {
     location: location
     tags: allTags
     skuName: eventHubSkuName
-    capacity: eventHubThroughputUnits
+    throughputUnits: eventHubThroughputUnits
+    processingUnits: eventHubProcessingUnits
     eventHubName: eventHubName
     partitionCount: eventHubPartitionCount
     messageRetentionInDays: eventHubMessageRetentionInDays
@@ -280,7 +304,9 @@ module functionApp 'modules/functionapp.bicep' = {
     cosmosDatabaseName: cosmosDatabaseName
     windowMinutes: windowMinutes
     appInsightsName: monitoring.outputs.appInsightsName
-    durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler.outputs.endpoint : ''
+    // The scheduler module exists only with that backend: `.?` reads null without it (no BCP318), and
+    // `??` turns that into the empty endpoint that keeps the Azure Storage backend.
+    durableTaskSchedulerEndpoint: durableTaskScheduler.?outputs.endpoint ?? ''
   }
   // The app starts with the identity's roles in place (they still take minutes to apply).
   dependsOn: [

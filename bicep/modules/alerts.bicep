@@ -59,14 +59,16 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (hasActio
   }
 }
 
+// The action group exists only with an e-mail address: its id is read with `.?` and `??` (no BCP318),
+// and used only under the same condition.
 var metricAlertActions = hasActionGroup ? [
   {
-    actionGroupId: actionGroup.id
+    actionGroupId: actionGroup.?id ?? ''
   }
 ] : []
 
 var logAlertActionGroups = hasActionGroup ? [
-  actionGroup.id
+  actionGroup.?id ?? ''
 ] : []
 
 // Every function execution is an Application Insights request; a failed one has success = false.
@@ -136,7 +138,9 @@ resource eventHubThrottling 'Microsoft.Insights/metricAlerts@2018-03-01' = {
 }
 
 // Blob writes into the `deadletter` container, from the blob service diagnostic logs.
-var deadLetterQuery = 'StorageBlobLogs | where AccountName == "${storageAccountName}" | where OperationName in ("PutBlob", "PutBlockList", "CopyBlob", "AppendBlock") | where StatusCode between (200 .. 299) | where ObjectKey startswith "/${storageAccountName}/deadletter/"'
+// StorageBlobLogs.StatusCode is a string ("Unknown" when a request is interrupted): it is converted
+// before the range test, which on the string itself would match nothing.
+var deadLetterQuery = 'StorageBlobLogs | where AccountName == "${storageAccountName}" | where OperationName in ("PutBlob", "PutBlockList", "CopyBlob", "AppendBlock") | where toint(StatusCode) between (200 .. 299) | where ObjectKey startswith "/${storageAccountName}/deadletter/"'
 
 resource deadLetterGrowth 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: 'alert-${namePrefix}-deadletter-growth'

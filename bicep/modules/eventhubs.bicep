@@ -17,18 +17,28 @@ param tags object = {}
 ])
 param skuName string = 'Standard'
 
-@description('Optional. Throughput units (Standard) or processing units (Premium). 1 TU = 1 MB/s or 1,000 events/s in.')
+@description('Optional. Throughput units of a Standard namespace (1-40). 1 TU = 1 MB/s or 1,000 events/s in.')
 @minValue(1)
 @maxValue(40)
-param capacity int = 1
+param throughputUnits int = 1
 
-@description('Optional. Let a Standard namespace raise its throughput units up to `maximumThroughputUnits` under load.')
+@description('Optional. Processing units of a Premium namespace: 1, 2, 4, 8 or 16.')
+@allowed([
+  1
+  2
+  4
+  8
+  16
+])
+param processingUnits int = 1
+
+@description('Optional. Let a Standard namespace raise its throughput units up to `maximumThroughputUnits` under load. Auto-inflate does not scale back down.')
 param autoInflateEnabled bool = false
 
-@description('Optional. Upper bound for auto-inflate (ignored when auto-inflate is off).')
-@minValue(0)
+@description('Optional. Upper bound for auto-inflate, 1-40 (raised to `throughputUnits` if lower; ignored when auto-inflate is off).')
+@minValue(1)
 @maxValue(40)
-param maximumThroughputUnits int = 0
+param maximumThroughputUnits int = 10
 
 @description('Required. Name of the event hub the pipeline ingests from.')
 param eventHubName string
@@ -46,6 +56,11 @@ param messageRetentionInDays int = 1
 @description('Required. Name of the consumer group the function reads with.')
 param consumerGroupName string
 
+// Premium is sized in processing units, Standard in throughput units. Auto-inflate exists on Standard
+// only; its maximum must be at least the namespace's throughput units.
+var isPremium = skuName == 'Premium'
+var autoInflate = !isPremium && autoInflateEnabled
+
 resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' = {
   name: namespaceName
   location: location
@@ -53,14 +68,14 @@ resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' = {
   sku: {
     name: skuName
     tier: skuName
-    capacity: capacity
+    capacity: isPremium ? processingUnits : throughputUnits
   }
   properties: {
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
     publicNetworkAccess: 'Enabled'
-    isAutoInflateEnabled: skuName == 'Standard' && autoInflateEnabled
-    maximumThroughputUnits: autoInflateEnabled ? maximumThroughputUnits : 0
+    isAutoInflateEnabled: autoInflate
+    maximumThroughputUnits: autoInflate ? max(throughputUnits, maximumThroughputUnits) : 0
   }
 }
 

@@ -224,10 +224,13 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     publicNetworkAccess: 'Enabled'
+    // No `ftpsState` here: Flex Consumption lists it among its unsupported site properties (with
+    // alwaysOn, use32BitWorkerProcess, linuxFxVersion, functionAppScaleLimit and others) and rejects the
+    // site with ARM error 51021. FTP and FTPS are off through `ftpPublishing` below.
+    // checkov:skip=CKV_AZURE_78: FTP is disabled by the basicPublishingCredentialsPolicies/ftp allow:false policy; Flex Consumption rejects siteConfig.ftpsState
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: concat(baseAppSettings, durableTaskSchedulerAppSettings)
     }
@@ -254,7 +257,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-// No basic (user/password) publishing credentials: deployments authenticate with Entra ID.
+// No basic (user/password) publishing credentials: deployments authenticate with Entra ID. The `ftp`
+// policy is also what keeps FTP/FTPS off, since Flex Consumption takes no `siteConfig.ftpsState`.
 resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: site
   name: 'ftp'

@@ -34,7 +34,7 @@ def test_storage_creates_every_container_it_is_given(module_ast) -> None:
 def test_event_hubs_namespace_hub_and_consumer_group_follow_the_params(module_ast) -> None:
     ast = module_ast("eventhubs")
     namespace = body(one_resource(ast, "Microsoft.EventHub/namespaces"))
-    assert namespace["sku"]["capacity"] == "capacity"
+    assert namespace["sku"]["capacity"]["operator"]["operands"]["false_value"] == "throughputUnits"
     hub = body(one_resource(ast, "Microsoft.EventHub/namespaces/eventhubs"))
     assert hub["parent"] == "namespace"
     assert hub["properties"]["partitionCount"] == "partitionCount"
