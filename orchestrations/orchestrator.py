@@ -49,7 +49,9 @@ def call_with_backoff(
 def process_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     batch: dict[str, Any] = context.get_input()
     try:
-        yield from call_with_backoff(context, CURATE, batch)
+        curated = yield from call_with_backoff(context, CURATE, batch)
+        if curated.get("poison"):  # events that failed the same way twice: dead-letter them, no waiting
+            return (yield from call_with_backoff(context, FAIL, {**batch, "error": curated["error"]}))
         result = yield from call_with_backoff(context, AGGREGATE, batch)
     except Exception as error:
         result = yield from call_with_backoff(context, FAIL, {**batch, "error": str(error)})

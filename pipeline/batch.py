@@ -44,7 +44,8 @@ def poison_blob(batch_id: str) -> str:
 
 class PoisonEventsError(RuntimeError):
     """Some events of the batch raised while being processed; the rest were stored. The step is
-    retried; when the retries are exhausted, `fail` dead-letters those events as `processing_failed`."""
+    retried once: when the same events fail again they are poison, and `curate` returns them so that
+    `fail` dead-letters them as `processing_failed` without waiting out the retries meant for outages."""
 
 
 async def curate(batch: dict[str, Any], runtime: Runtime, now: datetime) -> dict[str, Any]:
@@ -73,11 +74,14 @@ async def curate(batch: dict[str, Any], runtime: Runtime, now: datetime) -> dict
     record = {**summary, "contributions": _contributions_json(outcome.stored_documents)}
     if outcome.failures:
         errors = {str(item.index): error for item, error in outcome.failures}
-        poison = {**record, "errors": errors, "events": [item.index for item, _ in outcome.failures]}
+        failed = sorted(item.index for item, _ in outcome.failures)
+        previous = await runtime.blobs.get(CONTAINER_BATCHES, poison_blob(batch_id))
+        poison = {**record, "errors": errors, "events": failed}
         await runtime.blobs.put(CONTAINER_BATCHES, poison_blob(batch_id), json.dumps(poison).encode())
-        raise PoisonEventsError(
-            f"{len(errors)} event(s) of batch {batch_id} failed to process, e.g. {next(iter(errors.values()))}"
-        )
+        message = f"{len(errors)} event(s) of batch {batch_id} failed to process, e.g. {next(iter(errors.values()))}"
+        if previous is not None and json.loads(previous)["events"] == failed:
+            return {"batch_id": batch_id, **summary, "poison": failed, "error": message}  # the same, twice
+        raise PoisonEventsError(message)
     record_stored(outcome.stored_documents, batch, now=now, dead_letters=outcome.dead_letters)
     await runtime.blobs.put(CONTAINER_BATCHES, curated_blob(batch_id), json.dumps(record).encode())
     return {"batch_id": batch_id, **summary}

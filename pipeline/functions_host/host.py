@@ -31,6 +31,7 @@ from pipeline.functions_host.trigger_delivery import (
     MemoryPoisonQueue,
     PoisonQueue,
     deliver,
+    replayable,
 )
 from pipeline.functions_host.workers import ActivityWorkers
 
@@ -146,13 +147,16 @@ class LocalFunctionsHost:
         a blob trigger up to `max_dequeue_count` times and then into the poison queue.
         """
         target = resolve_function(self.index, function)
+        trigger_input = replayable(kwargs.get(target.trigger_parameter))
         return await deliver(
             target,
-            lambda: call_function(target, self.client_binding_json, **kwargs),
+            lambda: call_function(
+                target, self.client_binding_json, **{**kwargs, target.trigger_parameter: trigger_input()}
+            ),
             timer_scale=self._timer_scale,
             poison_queue=self.poison_queue,
             max_dequeue_count=self._max_dequeue_count,
-            blob=kwargs.get(target.trigger_parameter),
+            blob=trigger_input(),
         )
 
     def http_request(self, method: str, path: str, **kwargs: Any) -> func.HttpRequest:

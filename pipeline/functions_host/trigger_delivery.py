@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+import azure.functions as func
+
 from pipeline.functions_host.indexing import IndexedFunction
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,21 @@ async def deliver(
                 raise TriggerFailedError(f"{function.name} failed {attempt} times: {error}") from error
             raise
     raise AssertionError("unreachable")
+
+
+def replayable(value: Any) -> Callable[[], Any]:
+    """The trigger input for each attempt: the host reads a blob afresh every time it runs the function
+    (a stream the first attempt consumed would hand the retry an empty file); other inputs are reused."""
+    if not isinstance(value, func.blob.InputStream):
+        return lambda: value
+    data = value.read()
+    return lambda: func.blob.InputStream(
+        data=data,
+        name=value.name,
+        uri=value.uri,
+        length=value.length,
+        blob_properties=getattr(value, "blob_properties", None),
+    )
 
 
 def _poison_message(function: IndexedFunction, blob: Any) -> dict[str, Any]:
