@@ -81,6 +81,8 @@ def parse_file(model: type[_File], content: bytes, source: str) -> _File:
         raise ReferenceDataError(f"{source}: the key {repeated.args[0]!r} appears twice in one object") from None
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
         raise ReferenceDataError(f"{source} is not valid JSON: {error}") from None
+    if not isinstance(doc, dict):
+        raise ReferenceDataError(f"{source}: the file must hold one JSON object, not {_short(doc)}")
     try:
         return model.model_validate(doc)
     except ValidationError as error:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,9 @@ def add_parser(subparsers: Any) -> None:
     actions = reference.add_subparsers(dest="reference_action", required=True)
     show = actions.add_parser("show", help="what the Blob container 'reference' holds")
     show.add_argument("--json", action="store_true", help="the stored files as JSON")
+    show.add_argument(
+        "--save", type=Path, metavar="DIR", help="also write the stored files, as they are, into DIR (to edit them)"
+    )
     diff = actions.add_parser("diff", help="check a folder's files and show what uploading them would change")
     diff.add_argument(
         "directory", type=Path, metavar="DIR", help="folder with tenants.json, fx_rates.json, devices.json"
@@ -104,8 +108,10 @@ def run(args: argparse.Namespace, blobs: BlobStore | None = None) -> int:
         print(f"{prefix}: {error}", file=sys.stderr)
         return EXIT_REFUSED
     where = describe_store(blob_settings) if blob_settings is not None else "the given store"
+    # DefaultAzureCredential logs every failed attempt at length; the one-line reason below says it
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
     commands: dict[str, Callable[[BlobStore], Awaitable[Outcome]]] = {
-        "show": lambda store: show(store, where, as_json=args.json),
+        "show": lambda store: show(store, where, as_json=args.json, save=args.save),
         "diff": lambda store: diff(store, args.directory, where, as_json=args.json),
         "upload": lambda store: upload(store, args.directory, where),
     }
@@ -175,6 +181,7 @@ def describe_store(settings: BlobSettings) -> str:
 class StoredFiles:
     """The stored reference files, each read through its model on its own: a broken one does not hide the rest."""
 
+    contents: dict[str, bytes | None]  # as stored; None: missing
     docs: dict[str, BaseModel | None]  # None: missing or refused
     missing: frozenset[str]
     problems: list[str]  # why enrichment cannot load them, if it cannot
@@ -191,10 +198,11 @@ class StoredFiles:
 
 
 async def read_stored_files(blobs: BlobStore) -> StoredFiles:
+    contents = await read_stored(blobs)
     docs: dict[str, BaseModel | None] = {}
     missing: set[str] = set()
     problems: list[str] = []
-    for name, content in (await read_stored(blobs)).items():
+    for name, content in contents.items():
         docs[name] = None
         if content is None:
             missing.add(name)
@@ -205,12 +213,13 @@ async def read_stored_files(blobs: BlobStore) -> StoredFiles:
             docs[name] = parse_file(_STORED_MODELS[name], content, f"{CONTAINER_REFERENCE}/{name}")
         except ReferenceDataError as error:
             problems.append(str(error))
-    return StoredFiles(docs, frozenset(missing), problems)
+    return StoredFiles(contents, docs, frozenset(missing), problems)
 
 
-async def show(blobs: BlobStore, where: str, *, as_json: bool = False) -> Outcome:
+async def show(blobs: BlobStore, where: str, *, as_json: bool = False, save: Path | None = None) -> Outcome:
     stored = await read_stored_files(blobs)
     code = EXIT_BROKEN if stored.problems else EXIT_OK
+    saved = _save(stored, save) if save is not None else []
     if as_json:
         docs = {name: doc.model_dump(mode="json") if doc else None for name, doc in stored.docs.items()}
         return Outcome(json.dumps({"store": where, **docs, "problems": stored.problems}, indent=2), code)
@@ -228,8 +237,21 @@ async def show(blobs: BlobStore, where: str, *, as_json: bool = False) -> Outcom
     elif DEVICES_BLOB in stored.missing:
         lines.append(f'{DEVICES_BLOB}: not stored (every device reading gets the site "unassigned")')
     lines += [f"PROBLEM: {problem}" for problem in stored.problems]
+    if save is not None:
+        lines.append(f"saved {', '.join(saved) or 'nothing'} to {save}")
     problems = [f"enrichment cannot load the stored reference data: {stored.problems[0]}"] if stored.problems else []
     return Outcome("\n".join(lines), code, problems)
+
+
+def _save(stored: StoredFiles, directory: Path) -> list[str]:
+    """Write the stored files, byte for byte, into `directory` (a file not stored is not written)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for name, content in stored.contents.items():
+        if content is not None:
+            (directory / name).write_bytes(content)
+            saved.append(name)
+    return saved
 
 
 # --- diff and upload ----------------------------------------------------------------------------
@@ -329,7 +351,7 @@ def _stored_notes(stored: StoredFiles) -> list[str]:
     return [f"note: {problem} (counted as empty below)" for problem in stored.problems]
 
 
-def _table(rows: list[tuple[str, ...]], what: str, limit: int | None = ROWS_SHOWN) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]], what: str, limit: int | None = ROWS_SHOWN) -> list[str]:
     shown = rows[:limit]
     widths = [max(len(row[i]) for row in shown) for i in range(len(shown[0]))] if shown else []
     lines = [
