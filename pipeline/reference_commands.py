@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from pydantic import BaseModel
 
 from pipeline.errors import TransientError
@@ -125,10 +125,16 @@ def run(args: argparse.Namespace, blobs: BlobStore | None = None) -> int:
         hint = " (is it running? `make emulators-up` starts it)" if where == LOCAL_EMULATOR else ""
         print(f"{prefix}: {_first_line(error)}{hint}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    except HttpResponseError as error:  # ClientAuthenticationError included: no sign-in, no role
+    except ClientAuthenticationError as error:
+        print(
+            f"{prefix}: no sign-in for {where}: {_first_line(error)} (sign in with `az login`)",
+            file=sys.stderr,
+        )
+        return EXIT_UNREACHABLE
+    except HttpResponseError as error:
         print(
             f"{prefix}: {where} refused the request: {_first_line(error)} "
-            "(sign in with `az login`; the identity needs Storage Blob Data Contributor)",
+            "(the identity needs Storage Blob Data Contributor on the account)",
             file=sys.stderr,
         )
         return EXIT_UNREACHABLE

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from pipeline.cli import build_parser
 from pipeline.deadletter import DeadLetter, write_dead_letters
@@ -417,6 +417,7 @@ class _UnreachableStore(MemoryBlobStore):
     [
         (StoreUnavailableError("Blob storage at http://127.0.0.1:10000 is unreachable: refused"), "is unreachable"),
         (ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token\nmore"), "az login"),
+        (HttpResponseError("This request is not authorized to perform this operation"), "Blob Data Contributor"),
     ],
 )
 def test_a_store_that_cannot_be_reached_or_refuses_the_identity_exits_3_with_one_line(
