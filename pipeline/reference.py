@@ -25,7 +25,14 @@ DEVICES_BLOB = "devices.json"
 REQUIRED_FILES = (TENANTS_BLOB, FX_RATES_BLOB)
 OPTIONAL_FILES = (DEVICES_BLOB,)
 REFERENCE_FILES = REQUIRED_FILES + OPTIONAL_FILES
-MODELS: dict[str, type[BaseModel]] = {TENANTS_BLOB: TenantsFile, FX_RATES_BLOB: FxRatesFile, DEVICES_BLOB: DevicesFile}
+#: The model each file is read through.
+FILE_MODELS: dict[str, type[BaseModel]] = {
+    TENANTS_BLOB: TenantsFile,
+    FX_RATES_BLOB: FxRatesFile,
+    DEVICES_BLOB: DevicesFile,
+}
+#: How long a worker reuses the reference data it read: a change is seen within this many seconds.
+REFERENCE_TTL_S = 30.0
 _ERRORS_SHOWN = 3
 
 _File = TypeVar("_File", bound=BaseModel)
@@ -195,7 +202,7 @@ class ReferenceCache:
     round trips. A change to the reference data is seen within `ttl_s`.
     """
 
-    def __init__(self, ttl_s: float = 30.0) -> None:
+    def __init__(self, ttl_s: float = REFERENCE_TTL_S) -> None:
         self._ttl_s = ttl_s
         self._value: ReferenceData | None = None
         self._loaded_at = 0.0

@@ -33,7 +33,9 @@ from pydantic import BaseModel
 from pipeline.errors import TransientError
 from pipeline.reference import (
     DEVICES_BLOB,
+    FILE_MODELS,
     FX_RATES_BLOB,
+    REFERENCE_TTL_S,
     REQUIRED_FILES,
     TENANTS_BLOB,
     ReferenceData,
@@ -64,14 +66,6 @@ EXIT_REFUSED = 2
 EXIT_UNREACHABLE = 3
 #: Rows printed per section by `show`; `--json` has them all.
 ROWS_SHOWN = 50
-#: How long a running Functions app may keep using the reference data it read (`ReferenceCache`).
-CACHE_SECONDS = 30
-
-_STORED_MODELS: dict[str, type[BaseModel]] = {
-    TENANTS_BLOB: TenantsFile,
-    FX_RATES_BLOB: FxRatesFile,
-    DEVICES_BLOB: DevicesFile,
-}
 
 
 def add_parser(subparsers: Any) -> None:
@@ -216,7 +210,7 @@ async def read_stored_files(blobs: BlobStore) -> StoredFiles:
                 problems.append(f"{CONTAINER_REFERENCE}/{name} is missing: enrichment cannot run without it")
             continue
         try:
-            docs[name] = parse_file(_STORED_MODELS[name], content, f"{CONTAINER_REFERENCE}/{name}")
+            docs[name] = parse_file(FILE_MODELS[name], content, f"{CONTAINER_REFERENCE}/{name}")
         except ReferenceDataError as error:
             problems.append(str(error))
     return StoredFiles(contents, docs, frozenset(missing), problems)
@@ -289,7 +283,7 @@ async def upload(blobs: BlobStore, directory: Path, where: str) -> Outcome:
     lines = [f"uploaded {directory} to the Blob container '{CONTAINER_REFERENCE}' of {where}:"]
     lines += _stored_notes(stored)
     lines += describe_diff(change)
-    lines.append(f"a running Functions app uses it within {CACHE_SECONDS} s.")
+    lines.append(f"a running Functions app uses it within {REFERENCE_TTL_S:.0f} s.")
     lines += await replay_advice(blobs, change, stored_loaded=not stored.problems)
     return Outcome("\n".join(lines))
 
