@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from pipeline import schema_commands
+from pipeline import reference_commands, schema_commands
 from pipeline.errors import TransientError
 from pipeline.functions_host.workers import default_worker_processes
 from pipeline.reference import ReferenceDataError
@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch-size", type=_positive, default=100, help="(default: %(default)s)")
 
     schema_commands.add_parser(commands)
+    reference_commands.add_parser(commands)
 
     deadletter = commands.add_parser("deadletter", help="list or replay dead-lettered events")
     actions = deadletter.add_subparsers(dest="action", required=True)
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             return _deadletter(args)
         if args.command == "schemas":
             return schema_commands.run(args)
+        if args.command == "reference":
+            return reference_commands.run(args)
         if args.command == "bench":
             from pipeline.bench.command import run_benchmarks
 
