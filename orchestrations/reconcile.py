@@ -42,6 +42,7 @@ async def reconcile_batches(timer: func.TimerRequest, client: df.DurableOrchestr
         runtime.blobs,
         now=datetime.now(UTC),
         grace=timedelta(seconds=runtime.settings.reconcile_grace_s),
+        this_instance=runtime.settings.host_instance_id,
         status_of=status_of,
         start=start,
     )

@@ -39,7 +39,12 @@ async def _ingest_and_start(
         runtime = current_runtime()
         now = datetime.now(UTC)
         outcome = await ingest.ingest_batch(
-            raws, source_kind=source_kind, batch_id=batch_id, blobs=runtime.blobs, now=now
+            raws,
+            source_kind=source_kind,
+            batch_id=batch_id,
+            blobs=runtime.blobs,
+            now=now,
+            host_instance=runtime.settings.host_instance_id,
         )
         if outcome.orchestration_input is not None:
             carried = with_trace(

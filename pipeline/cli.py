@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="Python worker processes running the activities, as the Functions host's language workers; "
         "0 runs them in the runner's process (default: the CPUs, %(default)s)",
     )
+    run.add_argument(
+        "--durable-state",
+        choices=("azurite", "memory"),
+        default="azurite",
+        help="where the Durable task hub lives: Azurite's Table service, so a crashed run resumes "
+        "(default), or process memory (gone with the process)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument(
         "--log-level",
@@ -197,6 +204,7 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_file=log_path,
         log_level=args.log_level,
+        durable_state=args.durable_state,
     )
     from pipeline.observability import configure_logging
 

@@ -55,8 +55,15 @@ class IngestOutcome:
             return None
         return orchestration_input(self.batch_id, self.source_kind, self.counts)
 
-    def manifest(self, received_at: str) -> dict[str, Any]:
-        return {"batch_id": self.batch_id, "source_kind": self.source_kind, "received_at": received_at, **self.counts}
+    def manifest(self, received_at: str, host_instance: str = "") -> dict[str, Any]:
+        """What ingest handed over, and when and where (the Functions host instance that ingested it)."""
+        return {
+            "batch_id": self.batch_id,
+            "source_kind": self.source_kind,
+            "received_at": received_at,
+            "host_instance": host_instance,
+            **self.counts,
+        }
 
 
 def orchestration_input(batch_id: str, source_kind: str, counts: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +122,7 @@ async def ingest_batch(
     batch_id: str,
     blobs: BlobStore,
     now: datetime,
+    host_instance: str = "",
 ) -> IngestOutcome:
     received_at = utc_now_text(now)
     outcome = IngestOutcome(batch_id=batch_id, source_kind=source_kind, received=len(events), valid=0)
@@ -155,5 +163,6 @@ async def ingest_batch(
     for failed in await asyncio.gather(*writes, return_exceptions=True):
         if isinstance(failed, BaseException):
             raise failed  # both have finished: nothing is left writing behind the retry
-    await blobs.put(CONTAINER_BATCHES, manifest_blob(batch_id), json.dumps(outcome.manifest(received_at)).encode())
+    manifest = outcome.manifest(received_at, host_instance)
+    await blobs.put(CONTAINER_BATCHES, manifest_blob(batch_id), json.dumps(manifest).encode())
     return outcome

@@ -77,6 +77,7 @@ class Settings:
     http_max_body_bytes: int = 16 * 1024 * 1024  # POST /api/events answers 413 beyond this
     http_max_batch_events: int = 1000  # and 413 for a batch-mode array with more events
     reconcile_grace_s: int = 600  # the reconciliation sweep leaves batches younger than this to their trigger
+    host_instance_id: str = ""  # this Functions host instance (WEBSITE_INSTANCE_ID), recorded on what it ingests
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +95,7 @@ class Settings:
             http_max_body_bytes=_positive_int(env, "HTTP_MAX_BODY_BYTES", 16 * 1024 * 1024),
             http_max_batch_events=_positive_int(env, "HTTP_MAX_BATCH_EVENTS", 1000),
             reconcile_grace_s=_positive_int(env, "RECONCILE_GRACE_SECONDS", 600),
+            host_instance_id=env.get("WEBSITE_INSTANCE_ID", ""),
         )
 
     @classmethod

@@ -1,10 +1,11 @@
 """Where instance status and history live: a small seam with an in-memory implementation.
 
 The engine checkpoints after every episode, as the Durable backend does: the instance record (status,
-input, output, custom status, times) and the events the episode appended. A persistent implementation
-(an Azurite table or blob per instance) only has to implement `HistoryStore`; since every piece of
-outstanding work (scheduled tasks without completion, timers not fired) can be read back from the history,
-that is enough to resume instances after a crash.
+input, output, custom status, times) and the events the episode appended. `TableHistoryStore` keeps
+them in Azurite's Table service, as the Azure Storage provider keeps a task hub; since every piece of
+outstanding work (scheduled tasks without completion, timers not fired) can be read back from the
+history, that is enough to resume instances after a crash (`OrchestrationEngine.resume`). The
+in-memory store is for unit tests.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class InstanceRecord:
         custom_status: The last custom status the orchestrator set (a JSON value).
         history_length: Events in the current execution's history.
         episodes: Orchestrator invocations (replays) of this instance.
+        owner: The process that drives the instance (`ownership.this_process()`), for taking over
+            the instances of a process that died.
     """
 
     instance_id: str
@@ -66,6 +69,7 @@ class InstanceRecord:
     history_length: int = 0
     episodes: int = 0
     version: str = ""
+    owner: str = ""
 
     @property
     def error(self) -> str | None:

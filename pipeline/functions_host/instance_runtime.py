@@ -44,6 +44,7 @@ class EngineStats:
     """Counters over the engine's lifetime. Every activity attempt counts, retries included."""
 
     orchestrations_started: int = 0
+    orchestrations_resumed: int = 0
     orchestrations_completed: int = 0
     orchestrations_failed: int = 0
     orchestrations_terminated: int = 0

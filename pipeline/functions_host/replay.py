@@ -40,6 +40,7 @@ from pipeline.functions_host.instance_runtime import (
     OverridableStates,
     ParentRef,
 )
+from pipeline.functions_host.ownership import owner_alive, this_process
 from pipeline.functions_host.shim import ScheduledWork, WorkKind
 from pipeline.functions_host.workers import ActivityWorkers
 
@@ -171,6 +172,7 @@ class OrchestrationEngine:
                 self._cancel_timers(old)
         moment = datetime.now(UTC)
         record = InstanceRecord(
+            owner=this_process(),
             instance_id=instance_id,
             name=name,
             runtime_status=RuntimeStatus.PENDING,
@@ -207,9 +209,42 @@ class OrchestrationEngine:
             self._cancel_timers(live)
             live.finished.set()
 
+    async def resume(self) -> list[str]:
+        """Take over every unfinished instance of the store whose process is gone, and drive it on from
+        its persisted history, as a Durable host that restarts does; returns their ids.
+
+        Work the history shows outstanding (a task scheduled without its completion, a timer not
+        fired, a child not started) is dispatched again; activity results that had not been
+        checkpointed are lost with the process, so those activities run again (they are idempotent).
+        """
+        resumed = []
+        for record in await self.store.records():
+            if record.runtime_status.is_terminal or record.instance_id in self._live or owner_alive(record.owner):
+                continue
+            history = await self.store.history(record.instance_id)
+            record.owner = this_process()
+            live = LiveInstance(record=record, parent=_parent_of(history))
+            live.history = history
+            live.fresh_execution = not history
+            if history:
+                h.mark_played(history)
+                live.last_time = max(h.parse_time(e["Timestamp"]) for e in history)
+                live.execution_started_at = h.parse_time(history[0]["Timestamp"])
+            await self.store.checkpoint(record, [])
+            self._live[record.instance_id] = live
+            self.stats.orchestrations_resumed += 1
+            live.runner = asyncio.create_task(self._run(live), name=f"orchestration {record.instance_id}")
+            resumed.append(record.instance_id)
+        return resumed
+
     async def _drive(self, live: LiveInstance) -> None:
         live.started = True
-        new_events = [self._execution_started(live)]
+        if live.history:  # resumed after a crash: the work it was waiting for, then its messages
+            for work in outstanding_work(live.history, await self._started_children(live.history)):
+                self._dispatch(live, work)
+            new_events = await self._receive(live)
+        else:
+            new_events = [self._execution_started(live)]
         while True:
             new_events += self._drain(live)
             done, next_input = await self._episode(live, new_events)
@@ -442,6 +477,10 @@ class OrchestrationEngine:
             handle.cancel()
         live.timers.clear()
 
+    async def _started_children(self, history: list[h.HistoryEvent]) -> set[str]:
+        created = [e["InstanceId"] for e in history if e["EventType"] == h.EventType.SUB_ORCHESTRATION_INSTANCE_CREATED]
+        return {child for child in created if await self.store.record(child) is not None}
+
     async def _require_running(self, instance_id: str) -> LiveInstance:
         record = await self.store.record(instance_id)
         live = self._live.get(instance_id)
@@ -450,3 +489,52 @@ class OrchestrationEngine:
         if record.runtime_status.is_terminal:
             raise InstanceGoneError(f"Instance with ID {instance_id} is gone: either completed or failed")
         return live
+
+
+def outstanding_work(history: list[h.HistoryEvent], started_children: set[str]) -> list[ScheduledWork]:
+    """What an instance's history shows it waiting for: tasks scheduled without a result, timers not
+    fired, and children whose instances were never created."""
+    finished_types = {
+        h.EventType.TASK_COMPLETED,
+        h.EventType.TASK_FAILED,
+        h.EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
+        h.EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
+    }
+    finished = {e["TaskScheduledId"] for e in history if e["EventType"] in finished_types}
+    fired = {e["TimerId"] for e in history if e["EventType"] == h.EventType.TIMER_FIRED}
+    work = []
+    for event in history:
+        kind, task_id = event["EventType"], event["EventId"]
+        if kind == h.EventType.TASK_SCHEDULED and task_id not in finished:
+            work.append(_work(task_id, WorkKind.ACTIVITY, name=event["Name"], input_json=event.get("Input")))
+        elif kind == h.EventType.TIMER_CREATED and task_id not in fired:
+            work.append(_work(task_id, WorkKind.TIMER, fire_at=h.parse_time(event["FireAt"])))
+        elif (
+            kind == h.EventType.SUB_ORCHESTRATION_INSTANCE_CREATED
+            and task_id not in finished
+            and event["InstanceId"] not in started_children
+        ):
+            work.append(
+                _work(
+                    task_id,
+                    WorkKind.SUB_ORCHESTRATION,
+                    name=event["Name"],
+                    instance_id=event["InstanceId"],
+                    input_json=event.get("Input"),
+                )
+            )
+    return work
+
+
+def _work(task_id: int, kind: WorkKind, **fields: Any) -> ScheduledWork:
+    return ScheduledWork(task_id=task_id, kind=kind, task=None, recorded=True, **fields)  # type: ignore[arg-type]
+
+
+def _parent_of(history: list[h.HistoryEvent]) -> ParentRef | None:
+    """The parent a child instance reports to, from its `ExecutionStarted`."""
+    started = next((e for e in history if e["EventType"] == h.EventType.EXECUTION_STARTED), None)
+    parent = started.get("ParentInstance") if started else None
+    if not parent:
+        return None
+    instance = parent["OrchestrationInstance"]
+    return ParentRef(instance["InstanceId"], instance["ExecutionId"], parent["Name"], parent["TaskScheduleId"])

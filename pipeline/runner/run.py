@@ -27,6 +27,8 @@ from orchestrations.orchestrator import AGGREGATE, FAIL
 from pipeline.analytics.export import export_window_aggregates, write_local_files
 from pipeline.cost import estimate_run_cost
 from pipeline.functions_host import LocalFunctionsHost, RuntimeStatus
+from pipeline.functions_host.ownership import this_process
+from pipeline.functions_host.table_history_store import TableHistoryStore
 from pipeline.functions_host.trigger_delivery import AzuritePoisonQueue
 from pipeline.functions_host.workers import ActivityWorkers, WorkerSetup
 from pipeline.ingest import manifest_blob
@@ -41,6 +43,7 @@ from pipeline.runner.report import RunTotals, build_report, write_aggregates_csv
 from pipeline.runtime import Runtime, install_runtime, uninstall_runtime
 from pipeline.settings import CONTAINER_BATCHES, COSMOS_AGGREGATES, Settings
 
+ROOT = Path(__file__).resolve().parents[2]
 TRIGGERS = {"eventhub": "eventhub_ingest", "blob": "blob_ingest", "http": "http_ingest"}
 
 
@@ -62,14 +65,20 @@ class RunOptions:
     workers: int = 0  # activity worker processes; 0 runs activities in the runner's own process
     log_file: Path | None = None  # where worker processes append their JSON log lines
     log_level: str = "INFO"
+    durable_state: str = "azurite"  # where the task hub lives: "azurite" (Table storage) or "memory"
 
 
 async def run(options: RunOptions, settings: Settings | None = None) -> dict[str, Any]:
     files = input_files(options.inputs)
     base = settings or Settings.from_env()
-    # The run's own reconciliation sweep runs once nothing is in flight: no batch needs a grace period.
+    # The run's reconciliation sweeps run when nothing of its own is in flight, so they need no grace
+    # period; what the sweep may not take is told by the process that ingested it (ownership).
     settings = dataclasses.replace(
-        base, window_minutes=options.window_minutes, ingest_batch_size=options.batch_size, reconcile_grace_s=0
+        base,
+        window_minutes=options.window_minutes,
+        ingest_batch_size=options.batch_size,
+        reconcile_grace_s=0,
+        host_instance_id=this_process(),
     )
     runtime = Runtime.from_settings(settings)
     install_runtime(runtime)
@@ -94,63 +103,71 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         # The aggregate steps share one process: its row cache then sees every row write, so a tenant's
         # rows go out in one request per batch instead of racing another process's stale etags.
         activity_workers = ActivityWorkers(options.workers, setup, pinned=frozenset({AGGREGATE, FAIL}))
-    async with LocalFunctionsHost(
-        app,
-        max_concurrent_orchestrations=2 * options.partitions,  # the partitions, and the remainders' lanes
-        verify=False,
-        timer_scale=options.timer_scale,
-        workers=activity_workers,
-        poison_queue=_poison_queue(runtime.settings),
-    ) as host:
-        started = time.monotonic()  # the host is up, its workers warm: from here on it is throughput
-        invoke = functools.partial(host.call_starter, TRIGGERS[options.via])
-        driver: Driver
-        if options.via == "eventhub":
-            driver = EventHubDriver(invoke)
-        elif options.via == "blob":
-            driver = BlobDriver(invoke, runtime, _upload_prefix(files, options))
-        else:
-            driver = HttpDriver(invoke, runtime.settings.http_max_batch_events)
-        queues: list[asyncio.Queue[list[InputEvent] | None]] = [
-            asyncio.Queue(maxsize=QUEUE_DEPTH) for _ in range(options.partitions)
-        ]
-        in_flight = InFlight()
-        stranded: list[str] = []  # batches whose trigger failed after their claim check was written
+    history = await _task_hub(runtime) if options.durable_state == "azurite" else None
+    try:
+        async with LocalFunctionsHost(
+            app,
+            max_concurrent_orchestrations=2 * options.partitions,  # the partitions, and the remainders' lanes
+            verify=False,
+            store=history,
+            task_hub=history.hub if history is not None else TASK_HUB_FALLBACK,
+            timer_scale=options.timer_scale,
+            workers=activity_workers,
+            poison_queue=_poison_queue(runtime.settings),
+        ) as host:
+            resumed = await _resume(host, runtime)
+            started = time.monotonic()  # the host is up, its workers warm: from here on it is throughput
+            invoke = functools.partial(host.call_starter, TRIGGERS[options.via])
+            driver: Driver
+            if options.via == "eventhub":
+                driver = EventHubDriver(invoke)
+            elif options.via == "blob":
+                driver = BlobDriver(invoke, runtime, _upload_prefix(files, options))
+            else:
+                driver = HttpDriver(invoke, runtime.settings.http_max_batch_events)
+            queues: list[asyncio.Queue[list[InputEvent] | None]] = [
+                asyncio.Queue(maxsize=QUEUE_DEPTH) for _ in range(options.partitions)
+            ]
+            in_flight = InFlight()
+            stranded: list[str] = []  # batches whose trigger failed after their claim check was written
 
-        async def process(lane: int, batch: list[InputEvent]) -> None:
-            delivered = time.monotonic()
+            async def process(lane: int, batch: list[InputEvent]) -> None:
+                delivered = time.monotonic()
+                try:
+                    batch_ids = await driver.deliver(lane, batch)
+                except DeliveryFailed as error:
+                    raise RunFailed(str(error)) from error
+                for batch_id in batch_ids:
+                    if not await _settle(batch_id, runtime, host, totals):
+                        stranded.append(batch_id)
+                totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
+                if progress:
+                    progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
+                await in_flight.settled(batch)
+
+            async def partition_worker(partition: int) -> None:
+                queue = queues[partition]
+                while (batch := await queue.get()) is not None:
+                    await process(partition, batch)
+
+            workers = [asyncio.create_task(partition_worker(p)) for p in range(options.partitions)]
             try:
-                batch_ids = await driver.deliver(lane, batch)
-            except DeliveryFailed as error:
-                raise RunFailed(str(error)) from error
-            for batch_id in batch_ids:
-                if not await _settle(batch_id, runtime, host, totals):
-                    stranded.append(batch_id)
-            totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
-            if progress:
-                progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
-            await in_flight.settled(batch)
-
-        async def partition_worker(partition: int) -> None:
-            queue = queues[partition]
-            while (batch := await queue.get()) is not None:
-                await process(partition, batch)
-
-        workers = [asyncio.create_task(partition_worker(p)) for p in range(options.partitions)]
-        try:
-            await feed(files, options.batch_size, queues, workers, in_flight, process)
-            await asyncio.gather(*workers)
-        finally:
-            for worker in workers:
-                worker.cancel()
-        if stranded:
-            # What the reconciliation timer would do on its next tick, now that nothing is in flight.
-            await host.call_starter("reconcile_batches", timer=TimerRequest(past_due=False))
-            for batch_id in stranded:
-                if not await _settle(batch_id, runtime, host, totals):
-                    raise RunFailed(f"batch {batch_id} is stranded: the reconciliation sweep did not start it")
-        stats = host.stats
-        elapsed = time.monotonic() - started
+                await feed(files, options.batch_size, queues, workers, in_flight, process)
+                await asyncio.gather(*workers)
+            finally:
+                for worker in workers:
+                    worker.cancel()
+            if stranded:
+                # What the reconciliation timer would do on its next tick, now that nothing is in flight.
+                await host.call_starter("reconcile_batches", timer=TimerRequest(past_due=False))
+                for batch_id in stranded:
+                    if not await _settle(batch_id, runtime, host, totals):
+                        raise RunFailed(f"batch {batch_id} is stranded: the reconciliation sweep did not start it")
+            stats = host.stats
+            elapsed = time.monotonic() - started
+    finally:
+        if history is not None:
+            await history.close()
     if progress:
         progress.finish()
     rows = await runtime.documents.query_all(COSMOS_AGGREGATES)
@@ -176,6 +193,8 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
     report["store_batched_operations"] = dict(counts["documents_batched"])
     report["blob_requests"] = dict(counts["blobs"])
     report["activity_processes"] = options.workers
+    if resumed is not None:
+        report["resumed"] = resumed
     report["batch_latencies_s"] = totals.batch_latencies_s
     metrics = get_metrics()
     if isinstance(metrics, InMemoryMetrics):
@@ -187,6 +206,47 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
     await export_window_aggregates(runtime.documents, runtime.blobs)
     write_html_report(options.out, report, rows)
     return report
+
+
+TASK_HUB_FALLBACK = "LocalTaskHub"
+
+
+async def _task_hub(runtime: Runtime) -> TableHistoryStore | None:
+    """The Durable task hub in Azurite's Table service, named as host.json names it (in memory when
+    the stores are not reached through a connection string)."""
+    connection = runtime.settings.blob.connection_string
+    if connection is None:
+        return None
+    host_json = json.loads((ROOT / "host.json").read_text())
+    hub = host_json.get("extensions", {}).get("durableTask", {}).get("hubName", TASK_HUB_FALLBACK)
+    store = TableHistoryStore(connection, hub, runtime.blobs)
+    await store.ensure_tables()
+    return store
+
+
+async def _resume(host: LocalFunctionsHost, runtime: Runtime) -> dict[str, Any] | None:
+    """Before any new input: resume the instances a crashed run left unfinished, start the batches it
+    handed over but never started (the reconciliation sweep), and account for both apart from this
+    run's input. None when there was nothing to pick up."""
+    resumed = await host.engine.resume()
+    before = set(host.engine.records)
+    await host.call_starter("reconcile_batches", timer=TimerRequest(past_due=False))
+    reconciled = [batch_id for batch_id in host.engine.records if batch_id not in before]
+    if not resumed and not reconciled:
+        return None
+    totals = RunTotals()
+    for batch_id in [*resumed, *reconciled]:
+        if not await _settle(batch_id, runtime, host, totals):
+            raise RunFailed(f"batch {batch_id} of an earlier run could not be resumed")
+    return {
+        "instances_resumed": len(resumed),
+        "batches_reconciled": len(reconciled),
+        "received": totals.received,
+        "stored": totals.stored,
+        "duplicates": totals.duplicates,
+        "dead_lettered": totals.dead_lettered,
+        "dead_letter_reasons": dict(sorted(totals.dead_letter_reasons.items())),
+    }
 
 
 def _poison_queue(settings: Settings) -> AzuritePoisonQueue | None:
