@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="level of the JSON log lines; DEBUG adds one per stored event (default: %(default)s)",
     )
     run.add_argument("--log-file", type=Path, metavar="FILE", help="JSON log lines (default: OUT/logs.ndjson)")
+    run.add_argument(
+        "--status-file",
+        type=Path,
+        metavar="FILE",
+        help="rewrite FILE every second with a JSON snapshot of the run (counts so far, batches in flight, "
+        "Cosmos DB requests, process ids), for watching long runs",
+    )
     from pipeline.cost import add_cost_parser
     from pipeline.producer import add_generate_parser, add_send_parser
 
@@ -194,6 +201,7 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_file=log_path,
         log_level=args.log_level,
+        status_file=args.status_file,
     )
     from pipeline.observability import configure_logging
 

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -38,6 +39,7 @@ from pipeline.runner.html_report import write_html_report
 from pipeline.runner.inputs import InputEvent, input_files
 from pipeline.runner.progress import Progress
 from pipeline.runner.report import RunTotals, build_report, write_aggregates_csv, write_report
+from pipeline.runner.status import StatusFile
 from pipeline.runtime import Runtime, install_runtime, uninstall_runtime
 from pipeline.settings import CONTAINER_BATCHES, COSMOS_AGGREGATES, Settings
 
@@ -62,6 +64,7 @@ class RunOptions:
     workers: int = 0  # activity worker processes; 0 runs activities in the runner's own process
     log_file: Path | None = None  # where worker processes append their JSON log lines
     log_level: str = "INFO"
+    status_file: Path | None = None  # a JSON snapshot of the run, rewritten every second (`status.py`)
 
 
 async def run(options: RunOptions, settings: Settings | None = None) -> dict[str, Any]:
@@ -116,9 +119,30 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         ]
         in_flight = InFlight()
         stranded: list[str] = []  # batches whose trigger failed after their claim check was written
+        batches = Counter[str]()  # "in_flight" (delivered, not yet accounted for) and "settled"
+
+        def snapshot() -> dict[str, Any]:
+            requests = Counter(getattr(runtime.documents, "requests", {}))
+            if activity_workers:
+                requests.update(activity_workers.requests_so_far().get("documents", {}))
+            return {
+                "elapsed_s": round(time.monotonic() - started, 3),
+                "received": totals.received,
+                "stored": totals.stored,
+                "duplicates": totals.duplicates,
+                "dead_lettered": totals.dead_lettered,
+                "batches_in_flight": batches["in_flight"],
+                "batches_settled": batches["settled"],
+                "store_requests": dict(requests),
+                "pids": {"runner": os.getpid(), "activity_workers": activity_workers.pids if activity_workers else []},
+            }
+
+        status = StatusFile(options.status_file, snapshot) if options.status_file else None
+        status_writer = asyncio.create_task(status.keep_writing()) if status else None
 
         async def process(lane: int, batch: list[InputEvent]) -> None:
             delivered = time.monotonic()
+            batches["in_flight"] += 1
             try:
                 batch_ids = await driver.deliver(lane, batch)
             except DeliveryFailed as error:
@@ -126,6 +150,8 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
             for batch_id in batch_ids:
                 if not await _settle(batch_id, runtime, host, totals):
                     stranded.append(batch_id)
+            batches["in_flight"] -= 1
+            batches["settled"] += 1
             totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
             if progress:
                 progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
@@ -143,6 +169,8 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         finally:
             for worker in workers:
                 worker.cancel()
+            if status_writer:
+                status_writer.cancel()
         if stranded:
             # What the reconciliation timer would do on its next tick, now that nothing is in flight.
             await host.call_starter("reconcile_batches", timer=TimerRequest(past_due=False))
@@ -151,6 +179,8 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
                     raise RunFailed(f"batch {batch_id} is stranded: the reconciliation sweep did not start it")
         stats = host.stats
         elapsed = time.monotonic() - started
+        if status:
+            status.write(done=True)
     if progress:
         progress.finish()
     rows = await runtime.documents.query_all(COSMOS_AGGREGATES)
