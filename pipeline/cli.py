@@ -113,6 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="1000,10000,100000", help="scale curve sizes (default: %(default)s)")
     bench.add_argument("--batch-size", type=_positive, default=100, help="(default: %(default)s)")
 
+    soak = commands.add_parser(
+        "soak", help="a long generated stream through the local pipeline, sampled; is it flat? (`make soak`)"
+    )
+    soak.add_argument("--events", type=_positive, default=1_000_000, help="stream length (default: %(default)s)")
+    soak.add_argument("--out", type=Path, default=Path("soak"), help="results folder (default: %(default)s)")
+    soak.add_argument(
+        "--chart", type=Path, default=Path("docs/images/soak.png"), help="chart file (default: %(default)s)"
+    )
+    soak.add_argument(
+        "--azurite-port", type=_positive, default=10000, help="Azurite's Blob port; Queue and Table on the next two"
+    )
+    soak.add_argument("--cosmos-port", type=_positive, default=8081, help="the Cosmos DB server's port")
+    soak.add_argument("--partitions", type=_positive, default=4, help="Event Hubs partitions (default: %(default)s)")
+    soak.add_argument(
+        "--workers", type=_non_negative, default=0, help="activity worker processes (default: 0, one per CPU)"
+    )
+    soak.add_argument("--interval", type=float, default=10.0, help="seconds between samples (default: %(default)s)")
+    soak.add_argument(
+        "--floor-documents", type=_positive, default=10_000, help="upserts per floor measurement (default: %(default)s)"
+    )
+
     schema_commands.add_parser(commands)
 
     deadletter = commands.add_parser("deadletter", help="list or replay dead-lettered events")
@@ -154,6 +175,22 @@ def main(argv: list[str] | None = None) -> int:
             return _deadletter(args)
         if args.command == "schemas":
             return schema_commands.run(args)
+        if args.command == "soak":
+            from pipeline.soak.command import SoakOptions, run_soak
+
+            return run_soak(
+                SoakOptions(
+                    events=args.events,
+                    out=args.out,
+                    chart=args.chart,
+                    azurite_port=args.azurite_port,
+                    cosmos_port=args.cosmos_port,
+                    partitions=args.partitions,
+                    workers=args.workers,
+                    interval_s=args.interval,
+                    floor_documents=args.floor_documents,
+                )
+            )
         if args.command == "bench":
             from pipeline.bench.command import run_benchmarks
 
