@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INPUT ?= samples/events
 OUT ?= out
 
-.PHONY: setup run test lint typecheck unit bench emulators-up emulators-down clean
+.PHONY: setup run test lint typecheck unit bench soak emulators-up emulators-down clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -51,5 +51,18 @@ bench: setup
 	$(PY) emulators/ctl.py up
 	$(PY) -m pipeline bench; status=$$?; $(PY) emulators/ctl.py down; exit $$status
 
+## A million-event generated stream through the local pipeline, sampled every 10 s; writes soak/results.json
+## and docs/images/soak.png and says whether throughput and memory stayed flat. Not part of `make test`.
+## SOAK_EVENTS sets the length; SOAK_AZURITE_PORT (and the next two) and SOAK_COSMOS_PORT start the soak's
+## own emulators beside ones already running on the default ports.
+SOAK_EVENTS ?= 1000000
+SOAK_AZURITE_PORT ?= 10000
+SOAK_COSMOS_PORT ?= 8081
+SOAK_PORTS := --azurite-port $(SOAK_AZURITE_PORT) --cosmos-port $(SOAK_COSMOS_PORT)
+soak: setup
+	NODE_OPTIONS=--max-old-space-size=8192 $(PY) emulators/ctl.py up $(SOAK_PORTS)
+	$(PY) -m pipeline soak --events $(SOAK_EVENTS) $(SOAK_PORTS); status=$$?; \
+	$(PY) emulators/ctl.py down $(SOAK_PORTS); exit $$status
+
 clean:
-	rm -rf $(OUT) .pytest_cache .ruff_cache .mypy_cache .emulators
+	rm -rf $(OUT) soak .pytest_cache .ruff_cache .mypy_cache .emulators

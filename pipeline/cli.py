@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="level of the JSON log lines; DEBUG adds one per stored event (default: %(default)s)",
     )
     run.add_argument("--log-file", type=Path, metavar="FILE", help="JSON log lines (default: OUT/logs.ndjson)")
+    run.add_argument(
+        "--status-file",
+        type=Path,
+        metavar="FILE",
+        help="rewrite FILE every second with a JSON snapshot of the run (counts so far, batches in flight, "
+        "Cosmos DB requests, process ids), for watching long runs",
+    )
     from pipeline.cost import add_cost_parser
     from pipeline.producer import add_generate_parser, add_send_parser
 
@@ -112,6 +119,27 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--events", type=_positive, default=10_000, help="end-to-end corpus size (default: %(default)s)")
     bench.add_argument("--sizes", default="1000,10000,100000", help="scale curve sizes (default: %(default)s)")
     bench.add_argument("--batch-size", type=_positive, default=100, help="(default: %(default)s)")
+
+    soak = commands.add_parser(
+        "soak", help="a long generated stream through the local pipeline, sampled; is it flat? (`make soak`)"
+    )
+    soak.add_argument("--events", type=_positive, default=1_000_000, help="stream length (default: %(default)s)")
+    soak.add_argument("--out", type=Path, default=Path("soak"), help="results folder (default: %(default)s)")
+    soak.add_argument(
+        "--chart", type=Path, default=Path("docs/images/soak.png"), help="chart file (default: %(default)s)"
+    )
+    soak.add_argument(
+        "--azurite-port", type=_positive, default=10000, help="Azurite's Blob port; Queue and Table on the next two"
+    )
+    soak.add_argument("--cosmos-port", type=_positive, default=8081, help="the Cosmos DB server's port")
+    soak.add_argument("--partitions", type=_positive, default=4, help="Event Hubs partitions (default: %(default)s)")
+    soak.add_argument(
+        "--workers", type=_non_negative, default=0, help="activity worker processes (default: 0, one per CPU)"
+    )
+    soak.add_argument("--interval", type=float, default=10.0, help="seconds between samples (default: %(default)s)")
+    soak.add_argument(
+        "--floor-documents", type=_positive, default=10_000, help="upserts per floor measurement (default: %(default)s)"
+    )
 
     schema_commands.add_parser(commands)
     reference_commands.add_parser(commands)
@@ -157,6 +185,22 @@ def main(argv: list[str] | None = None) -> int:
             return schema_commands.run(args)
         if args.command == "reference":
             return reference_commands.run(args)
+        if args.command == "soak":
+            from pipeline.soak.command import SoakOptions, run_soak
+
+            return run_soak(
+                SoakOptions(
+                    events=args.events,
+                    out=args.out,
+                    chart=args.chart,
+                    azurite_port=args.azurite_port,
+                    cosmos_port=args.cosmos_port,
+                    partitions=args.partitions,
+                    workers=args.workers,
+                    interval_s=args.interval,
+                    floor_documents=args.floor_documents,
+                )
+            )
         if args.command == "bench":
             from pipeline.bench.command import run_benchmarks
 
@@ -205,6 +249,7 @@ def _run(args: argparse.Namespace) -> int:
         log_file=log_path,
         log_level=args.log_level,
         durable_state=args.durable_state,
+        status_file=args.status_file,
     )
     from pipeline.observability import configure_logging
 

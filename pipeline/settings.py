@@ -13,15 +13,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 # Well-known, public development credentials of Azurite and the Cosmos DB emulator. Never used in Azure.
-AZURITE_CONNECTION_STRING = (
-    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
-    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
-    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
-)
-COSMOS_EMULATOR_ENDPOINT = "https://127.0.0.1:8081"
+AZURITE_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+
+
+def azurite_connection_string(blob_port: int = 10000) -> str:
+    """Azurite's connection string with Blob on `blob_port`, Queue and Table on the next two ports."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_ACCOUNT_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{blob_port}/devstoreaccount1;"
+        f"QueueEndpoint=http://127.0.0.1:{blob_port + 1}/devstoreaccount1;"
+        f"TableEndpoint=http://127.0.0.1:{blob_port + 2}/devstoreaccount1;"
+    )
+
+
+def local_emulator_environment(azurite_port: int = 10000, cosmos_port: int = 8081) -> dict[str, str]:
+    """The environment variables that point every process of a local run at emulators on these ports
+    (`python emulators/ctl.py up --azurite-port P --cosmos-port Q` starts such a pair)."""
+    return {
+        "DataStorage": azurite_connection_string(azurite_port),
+        "CosmosDB__accountEndpoint": f"https://127.0.0.1:{cosmos_port}",
+        "CosmosDB__accountKey": COSMOS_EMULATOR_KEY,
+        "CosmosDB__verifyTls": "false",
+    }
+
+
+AZURITE_CONNECTION_STRING = azurite_connection_string()
+COSMOS_EMULATOR_ENDPOINT = "https://127.0.0.1:8081"
 
 # Blob containers and Cosmos DB containers named by the contract.
 CONTAINER_INCOMING = "incoming"

@@ -7,8 +7,9 @@ builds its own stores on its own event loop, and runs many activity attempts at 
 results cross the process boundary as the same JSON text the in-process path uses, so an activity
 cannot tell the difference.
 
-What a worker records for the run report travels back to the parent: the metrics with every result,
-the store request counts when the worker stops. A worker that dies fails its in-flight attempts (the
+What a worker records for the run report travels back to the parent: the metrics and its store
+request counts so far with every result (so a long run can be watched), the final counts when the
+worker stops. A worker that dies fails its in-flight attempts (the
 orchestration's retry policy sends them to a live worker); a worker whose parent dies exits.
 """
 
@@ -75,6 +76,7 @@ class ActivityWorkers:
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.requests: dict[str, Counter[str]] = {}  # the workers' store request counts, once they stopped
+        self._counts_so_far: dict[int, dict[str, dict[str, int]]] = {}  # per worker, with its latest result
 
     async def start(self) -> None:
         """Start the processes and wait until each has imported the app and connected to its stores."""
@@ -101,6 +103,14 @@ class ActivityWorkers:
     @property
     def pids(self) -> list[int]:
         return [w.process.pid for w in self._workers]
+
+    def requests_so_far(self) -> dict[str, Counter[str]]:
+        """The workers' store request counts as of their latest results, while they run."""
+        total: dict[str, Counter[str]] = {}
+        for counts in list(self._counts_so_far.values()):
+            for store, operations in counts.items():
+                total.setdefault(store, Counter()).update(operations)
+        return total
 
     async def run(self, name: str, input_json: str | None) -> str:
         """Run one attempt of activity `name` in the least busy live worker; result or ActivityFailure."""
@@ -152,7 +162,8 @@ class ActivityWorkers:
                 for store, counts in message[1].items():
                     self.requests.setdefault(store, Counter()).update(counts)
                 break
-            _, task_id, outcome, payload, metrics = message
+            _, task_id, outcome, payload, metrics, counts = message
+            self._counts_so_far[id(worker)] = counts
             loop.call_soon_threadsafe(self._settle, worker, task_id, outcome, payload, metrics)
         if not loop.is_closed():
             loop.call_soon_threadsafe(self._lost, worker)
@@ -241,12 +252,13 @@ async def _serve(connection: Connection, setup: WorkerSetup, index: Any, metrics
     async def attempt(task_id: int, name: str, input_json: str | None) -> None:
         try:
             result = await run_activity(_function(index, name), input_json)
-            message: tuple[Any, ...] = ("result", task_id, "ok", result, metrics.drain())
+            message: tuple[Any, ...] = ("result", task_id, "ok", result, metrics.drain(), store_counts(runtime))
         except ActivityFailure as failure:
-            message = ("result", task_id, "failed", (failure.reason, failure.details), metrics.drain())
+            outcome = (failure.reason, failure.details)
+            message = ("result", task_id, "failed", outcome, metrics.drain(), store_counts(runtime))
         except Exception as error:  # never leave the parent waiting
             reason = f"Activity function '{name}' failed: {type(error).__name__}: {error}"
-            message = ("result", task_id, "failed", (reason, "{}"), metrics.drain())
+            message = ("result", task_id, "failed", (reason, "{}"), metrics.drain(), store_counts(runtime))
         await asyncio.to_thread(send, message)
 
     def start(task_id: int, name: str, input_json: str | None) -> None:
@@ -271,18 +283,24 @@ async def _serve(connection: Connection, setup: WorkerSetup, index: Any, metrics
     await stopping
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)
-    counts: dict[str, dict[str, int]] = {}
+    counts = store_counts(runtime)
     if runtime is not None:
-        counts = {
-            store: dict(getattr(client, attribute, {}))
-            for store, client, attribute in (
-                ("documents", runtime.documents, "requests"),
-                ("documents_batched", runtime.documents, "batched_operations"),
-                ("blobs", runtime.blobs, "requests"),
-            )
-        }
         await runtime.close()
     send(("stopped", counts))
+
+
+def store_counts(runtime: Any) -> dict[str, dict[str, int]]:
+    """The requests a worker's stores have made so far, by store and operation."""
+    if runtime is None:
+        return {}
+    return {
+        store: dict(getattr(client, attribute, {}))
+        for store, client, attribute in (
+            ("documents", runtime.documents, "requests"),
+            ("documents_batched", runtime.documents, "batched_operations"),
+            ("blobs", runtime.blobs, "requests"),
+        )
+    }
 
 
 def _function(index: Any, name: str) -> Any:

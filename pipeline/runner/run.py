@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -40,6 +41,7 @@ from pipeline.runner.html_report import write_html_report
 from pipeline.runner.inputs import InputEvent, input_files
 from pipeline.runner.progress import Progress
 from pipeline.runner.report import RunTotals, build_report, write_aggregates_csv, write_report
+from pipeline.runner.status import StatusFile
 from pipeline.runtime import Runtime, install_runtime, uninstall_runtime
 from pipeline.settings import CONTAINER_BATCHES, COSMOS_AGGREGATES, Settings
 
@@ -65,6 +67,7 @@ class RunOptions:
     workers: int = 0  # activity worker processes; 0 runs activities in the runner's own process
     log_file: Path | None = None  # where worker processes append their JSON log lines
     log_level: str = "INFO"
+    status_file: Path | None = None  # a JSON snapshot of the run, rewritten every second (`status.py`)
     durable_state: str = "azurite"  # where the task hub lives: "azurite" (Table storage) or "memory"
 
 
@@ -86,13 +89,20 @@ async def run(options: RunOptions, settings: Settings | None = None) -> dict[str
         await runtime.ensure_stores()
         await upload_reference(runtime.blobs, options.reference)
         runtime.reference.clear()
-        return await _run(options, files, runtime)
+        history = await _task_hub(runtime) if options.durable_state == "azurite" else None
+        try:
+            return await _run(options, files, runtime, history)
+        finally:
+            if history is not None:
+                await history.close()
     finally:
         uninstall_runtime()
         await runtime.close()
 
 
-async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict[str, Any]:
+async def _run(
+    options: RunOptions, files: list[Path], runtime: Runtime, history: TableHistoryStore | None
+) -> dict[str, Any]:
     from function_app import app  # the real Functions app, indexed as the host would
 
     totals = RunTotals()
@@ -103,71 +113,93 @@ async def _run(options: RunOptions, files: list[Path], runtime: Runtime) -> dict
         # The aggregate steps share one process: its row cache then sees every row write, so a tenant's
         # rows go out in one request per batch instead of racing another process's stale etags.
         activity_workers = ActivityWorkers(options.workers, setup, pinned=frozenset({AGGREGATE, FAIL}))
-    history = await _task_hub(runtime) if options.durable_state == "azurite" else None
-    try:
-        async with LocalFunctionsHost(
-            app,
-            max_concurrent_orchestrations=2 * options.partitions,  # the partitions, and the remainders' lanes
-            verify=False,
-            store=history,
-            task_hub=history.hub if history is not None else TASK_HUB_FALLBACK,
-            timer_scale=options.timer_scale,
-            workers=activity_workers,
-            poison_queue=_poison_queue(runtime.settings),
-        ) as host:
-            resumed = await _resume(host, runtime)
-            started = time.monotonic()  # the host is up, its workers warm: from here on it is throughput
-            invoke = functools.partial(host.call_starter, TRIGGERS[options.via])
-            driver: Driver
-            if options.via == "eventhub":
-                driver = EventHubDriver(invoke)
-            elif options.via == "blob":
-                driver = BlobDriver(invoke, runtime, _upload_prefix(files, options))
-            else:
-                driver = HttpDriver(invoke, runtime.settings.http_max_batch_events)
-            queues: list[asyncio.Queue[list[InputEvent] | None]] = [
-                asyncio.Queue(maxsize=QUEUE_DEPTH) for _ in range(options.partitions)
-            ]
-            in_flight = InFlight()
-            stranded: list[str] = []  # batches whose trigger failed after their claim check was written
+    async with LocalFunctionsHost(
+        app,
+        max_concurrent_orchestrations=2 * options.partitions,  # the partitions, and the remainders' lanes
+        verify=False,
+        store=history,
+        task_hub=history.hub if history is not None else TASK_HUB_FALLBACK,
+        timer_scale=options.timer_scale,
+        workers=activity_workers,
+        poison_queue=_poison_queue(runtime.settings),
+    ) as host:
+        resumed = await _resume(host, runtime)
+        started = time.monotonic()  # the host is up, its workers warm: from here on it is throughput
+        invoke = functools.partial(host.call_starter, TRIGGERS[options.via])
+        driver: Driver
+        if options.via == "eventhub":
+            driver = EventHubDriver(invoke)
+        elif options.via == "blob":
+            driver = BlobDriver(invoke, runtime, _upload_prefix(files, options))
+        else:
+            driver = HttpDriver(invoke, runtime.settings.http_max_batch_events)
+        queues: list[asyncio.Queue[list[InputEvent] | None]] = [
+            asyncio.Queue(maxsize=QUEUE_DEPTH) for _ in range(options.partitions)
+        ]
+        in_flight = InFlight()
+        stranded: list[str] = []  # batches whose trigger failed after their claim check was written
+        batches = Counter[str]()  # "in_flight" (delivered, not yet accounted for) and "settled"
 
-            async def process(lane: int, batch: list[InputEvent]) -> None:
-                delivered = time.monotonic()
-                try:
-                    batch_ids = await driver.deliver(lane, batch)
-                except DeliveryFailed as error:
-                    raise RunFailed(str(error)) from error
-                for batch_id in batch_ids:
-                    if not await _settle(batch_id, runtime, host, totals):
-                        stranded.append(batch_id)
-                totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
-                if progress:
-                    progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
-                await in_flight.settled(batch)
+        def snapshot() -> dict[str, Any]:
+            requests = Counter(getattr(runtime.documents, "requests", {}))
+            if activity_workers:
+                requests.update(activity_workers.requests_so_far().get("documents", {}))
+            return {
+                "elapsed_s": round(time.monotonic() - started, 3),
+                "received": totals.received,
+                "stored": totals.stored,
+                "duplicates": totals.duplicates,
+                "dead_lettered": totals.dead_lettered,
+                "batches_in_flight": batches["in_flight"],
+                "batches_settled": batches["settled"],
+                "store_requests": dict(requests),
+                "pids": {"runner": os.getpid(), "activity_workers": activity_workers.pids if activity_workers else []},
+            }
 
-            async def partition_worker(partition: int) -> None:
-                queue = queues[partition]
-                while (batch := await queue.get()) is not None:
-                    await process(partition, batch)
+        status = StatusFile(options.status_file, snapshot) if options.status_file else None
+        status_writer = asyncio.create_task(status.keep_writing()) if status else None
 
-            workers = [asyncio.create_task(partition_worker(p)) for p in range(options.partitions)]
+        async def process(lane: int, batch: list[InputEvent]) -> None:
+            delivered = time.monotonic()
+            batches["in_flight"] += 1
             try:
-                await feed(files, options.batch_size, queues, workers, in_flight, process)
-                await asyncio.gather(*workers)
-            finally:
-                for worker in workers:
-                    worker.cancel()
-            if stranded:
-                # What the reconciliation timer would do on its next tick, now that nothing is in flight.
-                await host.call_starter("reconcile_batches", timer=TimerRequest(past_due=False))
-                for batch_id in stranded:
-                    if not await _settle(batch_id, runtime, host, totals):
-                        raise RunFailed(f"batch {batch_id} is stranded: the reconciliation sweep did not start it")
-            stats = host.stats
-            elapsed = time.monotonic() - started
-    finally:
-        if history is not None:
-            await history.close()
+                batch_ids = await driver.deliver(lane, batch)
+            except DeliveryFailed as error:
+                raise RunFailed(str(error)) from error
+            for batch_id in batch_ids:
+                if not await _settle(batch_id, runtime, host, totals):
+                    stranded.append(batch_id)
+            batches["in_flight"] -= 1
+            batches["settled"] += 1
+            totals.batch_latencies_s.append(round(time.monotonic() - delivered, 4))
+            if progress:
+                progress.advance(len(batch), sum(len(e.body) + 1 for e in batch))
+            await in_flight.settled(batch)
+
+        async def partition_worker(partition: int) -> None:
+            queue = queues[partition]
+            while (batch := await queue.get()) is not None:
+                await process(partition, batch)
+
+        workers = [asyncio.create_task(partition_worker(p)) for p in range(options.partitions)]
+        try:
+            await feed(files, options.batch_size, queues, workers, in_flight, process)
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            if status_writer:
+                status_writer.cancel()
+        if stranded:
+            # What the reconciliation timer would do on its next tick, now that nothing is in flight.
+            await host.call_starter("reconcile_batches", timer=TimerRequest(past_due=False))
+            for batch_id in stranded:
+                if not await _settle(batch_id, runtime, host, totals):
+                    raise RunFailed(f"batch {batch_id} is stranded: the reconciliation sweep did not start it")
+        stats = host.stats
+        elapsed = time.monotonic() - started
+        if status:
+            status.write(done=True)
     if progress:
         progress.finish()
     rows = await runtime.documents.query_all(COSMOS_AGGREGATES)
