@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from pipeline import reference_commands, schema_commands
+from pipeline import instances_commands, reference_commands, schema_commands
 from pipeline.errors import TransientError
 from pipeline.functions_host.workers import default_worker_processes
 from pipeline.reference import ReferenceDataError
@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema_commands.add_parser(commands)
     reference_commands.add_parser(commands)
+    instances_commands.add_parser(commands)
 
     deadletter = commands.add_parser("deadletter", help="list or replay dead-lettered events")
     actions = deadletter.add_subparsers(dest="action", required=True)
@@ -185,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             return schema_commands.run(args)
         if args.command == "reference":
             return reference_commands.run(args)
+        if args.command == "instances":
+            return instances_commands.run(args)
         if args.command == "soak":
             from pipeline.soak.command import SoakOptions, run_soak
 

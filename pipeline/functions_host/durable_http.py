@@ -187,10 +187,10 @@ class DurableHttpApi:
         if record is None:
             return web.Response(status=404)
         query = request.query
-        payload = _status_payload(record, show_input=_flag(query, "showInput", default=True))
+        payload = status_payload(record, show_input=_flag(query, "showInput", default=True))
         if _flag(query, "showHistory", default=False):
             history = await self.engine.history(record.instance_id)
-            payload["historyEvents"] = _history_for_status(history, _flag(query, "showHistoryOutput", False))
+            payload["historyEvents"] = history_for_status(history, _flag(query, "showHistoryOutput", False))
         status_code, headers = 200, {}
         if record.runtime_status in (RuntimeStatus.PENDING, RuntimeStatus.RUNNING, RuntimeStatus.CONTINUED_AS_NEW):
             status_code, headers = 202, {"Location": str(request.url), "Retry-After": "5"}
@@ -214,7 +214,7 @@ class DurableHttpApi:
             and record.instance_id.startswith(prefix)
         ]
         records.sort(key=lambda record: record.created_time)
-        return web.json_response([_status_payload(record, show_input=show_input) for record in records])
+        return web.json_response([status_payload(record, show_input=show_input) for record in records])
 
     async def _purge(self, request: web.Request) -> web.Response:
         try:
@@ -278,7 +278,7 @@ class DurableHttpApi:
         return _error(501, f"{request.method} {request.path} is not emulated by the local host")
 
 
-def _status_payload(record: InstanceRecord, *, show_input: bool) -> dict[str, Any]:
+def status_payload(record: InstanceRecord, *, show_input: bool) -> dict[str, Any]:
     """The extension's `StatusResponsePayload`; times as `ToString("s") + "Z"`."""
     stored_input = json.loads(record.input_json) if show_input and record.input_json is not None else None
     return {
@@ -293,7 +293,7 @@ def _status_payload(record: InstanceRecord, *, show_input: bool) -> dict[str, An
     }
 
 
-def _history_for_status(history: list[h.HistoryEvent], show_output: bool) -> list[dict[str, Any]]:
+def history_for_status(history: list[h.HistoryEvent], show_output: bool) -> list[dict[str, Any]]:
     """A readable history like the extension's: scheduling folded into completions, replay markers dropped."""
     scheduled = {
         e["EventId"]: e

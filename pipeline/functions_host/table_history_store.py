@@ -21,18 +21,28 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableServiceClient
 
+from pipeline.errors import StoreUnavailableError
 from pipeline.functions_host.history import HistoryEvent
 from pipeline.functions_host.history_store import InstanceRecord, RuntimeStatus
 from pipeline.stores.base import BlobStore
 
+HOST_JSON = Path(__file__).resolve().parents[2] / "host.json"
+DEFAULT_HUB = "LocalTaskHub"
 MAX_INLINE_CHARS = 30_000  # a string property holds 64 KiB of UTF-16
 _TRANSACTION_LIMIT = 100  # operations per entity-group transaction
+
+
+def task_hub_name(host_json: Path = HOST_JSON) -> str:
+    """The task hub `host.json` names (`extensions.durableTask.hubName`), as `func start` would use."""
+    settings = json.loads(host_json.read_text()) if host_json.exists() else {}
+    return str(settings.get("extensions", {}).get("durableTask", {}).get("hubName") or DEFAULT_HUB)
 
 
 class TableHistoryStore:
@@ -51,6 +61,9 @@ class TableHistoryStore:
             await self._history.create_table()
         except ResourceExistsError:
             pass
+        except (ServiceRequestError, ServiceResponseError) as error:
+            endpoint = self._service.url
+            raise StoreUnavailableError(f"Table storage at {endpoint} (the Durable task hub) is unreachable") from error
         await self._blobs.ensure_containers([self._blob_container])
 
     async def close(self) -> None:

@@ -29,7 +29,7 @@ from pipeline.analytics.export import export_window_aggregates, write_local_file
 from pipeline.cost import estimate_run_cost
 from pipeline.functions_host import LocalFunctionsHost, RuntimeStatus
 from pipeline.functions_host.ownership import this_process
-from pipeline.functions_host.table_history_store import TableHistoryStore
+from pipeline.functions_host.table_history_store import TableHistoryStore, task_hub_name
 from pipeline.functions_host.trigger_delivery import AzuritePoisonQueue
 from pipeline.functions_host.workers import ActivityWorkers, WorkerSetup
 from pipeline.ingest import manifest_blob
@@ -45,7 +45,6 @@ from pipeline.runner.status import StatusFile
 from pipeline.runtime import Runtime, install_runtime, uninstall_runtime
 from pipeline.settings import CONTAINER_BATCHES, COSMOS_AGGREGATES, Settings
 
-ROOT = Path(__file__).resolve().parents[2]
 TRIGGERS = {"eventhub": "eventhub_ingest", "blob": "blob_ingest", "http": "http_ingest"}
 
 
@@ -118,7 +117,7 @@ async def _run(
         max_concurrent_orchestrations=2 * options.partitions,  # the partitions, and the remainders' lanes
         verify=False,
         store=history,
-        task_hub=history.hub if history is not None else TASK_HUB_FALLBACK,
+        task_hub=task_hub_name(),
         timer_scale=options.timer_scale,
         workers=activity_workers,
         poison_queue=_poison_queue(runtime.settings),
@@ -240,18 +239,13 @@ async def _run(
     return report
 
 
-TASK_HUB_FALLBACK = "LocalTaskHub"
-
-
 async def _task_hub(runtime: Runtime) -> TableHistoryStore | None:
-    """The Durable task hub in Azurite's Table service, named as host.json names it (in memory when
-    the stores are not reached through a connection string)."""
+    """The Durable task hub in Azurite's Table service (in memory when the stores are not reached
+    through a connection string)."""
     connection = runtime.settings.blob.connection_string
     if connection is None:
         return None
-    host_json = json.loads((ROOT / "host.json").read_text())
-    hub = host_json.get("extensions", {}).get("durableTask", {}).get("hubName", TASK_HUB_FALLBACK)
-    store = TableHistoryStore(connection, hub, runtime.blobs)
+    store = TableHistoryStore(connection, task_hub_name(), runtime.blobs)
     await store.ensure_tables()
     return store
 
