@@ -134,7 +134,7 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     for item in events:
         event = item.event
         doc_id = document_id(event.tenantid, event.source, event.id)
-        existing = await runtime.documents.read(COSMOS_EVENTS, doc_id, doc_id)
+        existing = await runtime.documents.read(COSMOS_EVENTS, doc_id, event.tenantid)
         if existing is not None and existing.get("batch_id") == batch_id and doc_id not in stored_ids:
             stored.append(existing)
             stored_ids.add(doc_id)

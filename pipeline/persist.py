@@ -2,9 +2,13 @@
 
 An event's identity (tenantid, source, id) is its document id, so the first version to be created
 wins and every later copy is classified against it: same content, a duplicate; other content,
-`conflicting_duplicate`. A document records the batch that created it; when an activity is retried,
-the batch recognises its own earlier writes and classifies them exactly as the first attempt did, so
-counts and aggregates come out the same however often the step runs.
+`conflicting_duplicate`. Documents are partitioned by tenant, so a batch's new documents go out as
+transactional batches of creates, one request per tenant and 100 events (`create_in_bulk`); only
+identities that turn out to exist already cost a point read.
+
+A document records the batch that created it; when an activity is retried, the batch recognises
+its own earlier writes and classifies them exactly as the first attempt did, so counts and
+aggregates come out the same however often the step runs.
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ from pipeline.enrich import Document, EnrichmentFailure, document_id, enrich
 from pipeline.errors import TransientError
 from pipeline.reference import ReferenceData
 from pipeline.settings import COSMOS_EVENTS
-from pipeline.stores.base import DocumentStore
+from pipeline.stores.base import CONFLICT, MAX_BATCH_OPERATIONS, NOT_ATTEMPTED, BatchOperation, DocumentStore
 from schemas import Reason, ValidEvent
 
-EVENTS_PARTITION_KEY = "/id"
-STORE_CONCURRENCY = 64  # event writes in flight per batch
+EVENTS_PARTITION_KEY = "/tenantid"
+STORE_CONCURRENCY = 64  # point reads and single writes in flight per batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +116,16 @@ async def store_batch(
         event = item.event
         groups.setdefault(document_id(event.tenantid, event.source, event.id), []).append(_Member(item, curated))
 
+    firsts = {doc_id: m[0].curated for doc_id, m in groups.items() if not isinstance(m[0].curated, EnrichmentFailure)}
+    created = await create_in_bulk(documents, firsts, concurrency)  # type: ignore[arg-type]
     limit = asyncio.Semaphore(concurrency)
 
     async def resolve(doc_id: str, members: list[_Member]) -> None:
         async with limit:
             try:
-                await _resolve_identity(doc_id, members, batch_id, source_kind, documents, completed, outcome)
+                await _resolve_identity(
+                    doc_id, members, batch_id, source_kind, documents, completed, outcome, created.get(doc_id)
+                )
             except TransientError:
                 raise  # the store is in trouble, not the event: retry the whole step
             except Exception as error:
@@ -136,9 +144,14 @@ async def _resolve_identity(
     documents: DocumentStore,
     batch_completed: Callable[[], Awaitable[bool]],
     outcome: StoreOutcome,
+    bulk: Created | None = None,
 ) -> None:
-    """Classify every copy of one identity in this batch, in arrival order."""
+    """Classify every copy of one identity in this batch, in arrival order.
+
+    `bulk`: what `create_in_bulk` did with the first copy (None: it was not part of the bulk write).
+    """
     accepted_key: str | None = None
+    tenant = members[0].item.event.tenantid
 
     async def own(existing: Document) -> bool:
         # Written by an earlier attempt of this very batch (a retried activity), not a redelivery.
@@ -150,7 +163,7 @@ async def _resolve_identity(
             _classify_against(member, key, accepted_key, batch_id, source_kind, outcome)
             continue
         if isinstance(member.curated, EnrichmentFailure):
-            existing = await documents.read(COSMOS_EVENTS, doc_id, doc_id)
+            existing = await documents.read(COSMOS_EVENTS, doc_id, tenant)
             if existing is None or await own(existing):
                 # Nothing was accepted before this copy (an own document was created by a later copy).
                 outcome.dead_letters.append(
@@ -162,11 +175,13 @@ async def _resolve_identity(
             accepted_key = existing["content_key"]
             _classify_against(member, key, accepted_key, batch_id, source_kind, outcome)
             continue
-        if await documents.create(COSMOS_EVENTS, member.curated):
+        if bulk is None:
+            bulk = Created(await documents.create(COSMOS_EVENTS, member.curated) is not None)
+        if bulk.created:
             accepted_key = key
             outcome.stored_documents.append(member.curated)
             continue
-        existing = await documents.read(COSMOS_EVENTS, doc_id, doc_id)
+        existing = bulk.existing or await documents.read(COSMOS_EVENTS, doc_id, tenant)
         if existing is None:
             raise RuntimeError(f"event document {doc_id} exists for create but not for read; retry")
         accepted_key = existing["content_key"]
@@ -174,6 +189,71 @@ async def _resolve_identity(
             outcome.stored_documents.append(existing)
             continue
         _classify_against(member, key, accepted_key, batch_id, source_kind, outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What a bulk create found for one document: created now, or an existing one (read if known)."""
+
+    created: bool
+    existing: Document | None = None
+
+
+async def create_in_bulk(
+    documents: DocumentStore, docs: dict[str, Document], concurrency: int = STORE_CONCURRENCY
+) -> dict[str, Created]:
+    """Create the documents, a tenant's at a time in transactional batches of up to 100 creates.
+
+    Returns, by document id, whether it was created, or found existing (a duplicate, a conflicting
+    version, or this batch's own earlier write), with the existing document where it was read. A batch in which
+    one create meets an existing document fails (on Azure all of it; on the local server from that
+    create on): its other creates are then looked up with parallel point reads before they are sent
+    again, so a batch that was delivered before costs one failed request and its reads, not a round
+    per event. A batch the store refuses outright (not a conflict) is retried one create at a time,
+    so one bad document cannot sink its neighbours.
+    """
+    results: dict[str, Created] = {}
+    by_tenant: dict[str, list[Document]] = {}
+    for doc in docs.values():
+        by_tenant.setdefault(str(doc["tenantid"]), []).append(doc)
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one_tenant(tenant: str, pending: list[Document]) -> None:
+        while pending:
+            chunk, pending = pending[:MAX_BATCH_OPERATIONS], pending[MAX_BATCH_OPERATIONS:]
+            creates = [BatchOperation("create", doc) for doc in chunk]
+            try:
+                outcomes = await documents.write_batch(COSMOS_EVENTS, tenant, creates)
+            except TransientError:
+                raise
+            except Exception:
+                continue  # refused as a whole: each is created on its own, so the bad one is named
+            retry: list[Document] = []
+            conflicted = False
+            for doc, result in zip(chunk, outcomes, strict=True):
+                if result.ok:
+                    results[doc["id"]] = Created(True)
+                elif result.status == CONFLICT:
+                    results[doc["id"]] = Created(False)
+                    conflicted = True
+                elif result.status == NOT_ATTEMPTED:
+                    retry.append(doc)
+                # any other status: left out, to be created on its own and named if it fails again
+            if retry and conflicted:  # a create met an existing document: look before sending the rest
+
+                async def read(doc: Document) -> Document | None:
+                    async with limit:
+                        return await documents.read(COSMOS_EVENTS, doc["id"], tenant)
+
+                found = await asyncio.gather(*(read(doc) for doc in retry))
+                for doc, existing in zip(retry, found, strict=True):
+                    if existing is not None:
+                        results[doc["id"]] = Created(False, existing)
+                retry = [doc for doc, existing in zip(retry, found, strict=True) if existing is None]
+            pending = retry + pending
+
+    await asyncio.gather(*(one_tenant(tenant, pending) for tenant, pending in by_tenant.items()))
+    return results
 
 
 def _ask_once(answer: bool | Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[bool]]:

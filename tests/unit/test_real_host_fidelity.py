@@ -312,6 +312,11 @@ class BrokenWrites(MemoryDocumentStore):
             raise ValueError("injected: document rejected")
         return await super().create(container, doc)
 
+    async def write_batch(self, container, partition_key, operations):  # type: ignore[no-untyped-def]
+        if container == COSMOS_EVENTS and any(op.doc["id"] in self.broken for op in operations):
+            raise ValueError("injected: a document of the batch rejected")
+        return await super().write_batch(container, partition_key, operations)
+
 
 async def test_a_batch_that_ended_through_fail_and_is_redelivered_counts_its_new_events() -> None:
     blobs, documents = MemoryBlobStore(), BrokenWrites()
