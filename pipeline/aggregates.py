@@ -1,8 +1,10 @@
 """The `WindowAggregates` table: exact windowed statistics per (tenant, event type, window).
 
-A contribution is merged into each window's row once: the row records the contributions it has
-absorbed, so a retried or replayed aggregate step is a no-op, and concurrent batches serialise on the
-row's etag. A contribution is the set of documents one `curate` attempt created: each stored event
+A contribution is merged into each window's row once: the row records what it has absorbed
+(`applied`), so applying the same contribution again is a no-op, and concurrent writers serialise on
+the row's etag. The pipeline's only writer is the fold (`contributions.py`), which applies the sum
+of many batches' contributions at a time under one fold id.
+A contribution is the set of documents one `curate` attempt created: each stored event
 document names its contribution (`contribution_of`), so however a batch's attempts, failures and
 redeliveries interleave, every document is counted in exactly one contribution, applied once.
 A tenant's rows share a partition, so a batch's changes to them travel as one request.
@@ -136,7 +138,7 @@ def contributions_from_json(rows: list[dict[str, Any]]) -> dict[WindowKey, Windo
     }
 
 
-def _row(key: WindowKey, stats: WindowStats, batches: list[str]) -> dict[str, Any]:
+def _row(key: WindowKey, stats: WindowStats, applied: list[str]) -> dict[str, Any]:
     return {
         "id": key.row_id,
         "tenant_id": key.tenant_id,
@@ -147,7 +149,7 @@ def _row(key: WindowKey, stats: WindowStats, batches: list[str]) -> dict[str, An
         "value_sum": decimal_text(stats.total),
         "value_min": decimal_text(stats.minimum),
         "value_max": decimal_text(stats.maximum),
-        "batches": batches,
+        "applied": applied,
     }
 
 
@@ -243,13 +245,13 @@ async def _apply_tenant(
                 current = known[key]
                 if current is None:
                     writes.append((key, BatchOperation("create", _row(key, contribution, [contribution_id]))))
-                elif contribution_id in current["batches"]:
+                elif contribution_id in current["applied"]:
                     cache.put(current)
                     del pending[key]  # applied by an earlier attempt
                 else:
                     merged = WindowStats.from_json(_stats_fields(current))
                     merged.merge(contribution)
-                    row = _row(key, merged, [*current["batches"], contribution_id])
+                    row = _row(key, merged, [*current["applied"], contribution_id])
                     writes.append((key, BatchOperation("replace", row, current["_etag"])))
             for chunk in _chunks(writes):
                 results = await documents.write_batch(COSMOS_AGGREGATES, tenant_id, [op for _, op in chunk])
@@ -275,7 +277,7 @@ def _stats_fields(row: dict[str, Any]) -> dict[str, Any]:
     return {"count": row["event_count"], "sum": row["value_sum"], "min": row["value_min"], "max": row["value_max"]}
 
 
-# A transactional batch carries at most 100 operations and 2 MB; rows grow with their `batches` lists.
+# A transactional batch carries at most 100 operations and 2 MB; rows grow with their `applied` lists.
 _BATCH_BYTES = 1_500_000
 
 
@@ -283,7 +285,7 @@ def _chunks(writes: list[tuple[WindowKey, BatchOperation]]) -> list[list[tuple[W
     chunks: list[list[tuple[WindowKey, BatchOperation]]] = [[]]
     size = 0
     for write in writes:
-        row_bytes = 200 + sum(len(b) + 3 for b in write[1].doc["batches"])
+        row_bytes = 200 + sum(len(b) + 3 for b in write[1].doc["applied"])
         if chunks[-1] and (len(chunks[-1]) == MAX_BATCH_OPERATIONS or size + row_bytes > _BATCH_BYTES):
             chunks.append([])
             size = 0

@@ -12,14 +12,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from pipeline.aggregates import (
-    WindowKey,
-    WindowStats,
-    apply_contributions,
-    contributions_by_id,
-    contributions_from_json,
-    contributions_to_json,
-)
+from pipeline.aggregates import contributions_by_id, contributions_to_json
+from pipeline.contributions import queue_contributions
 from pipeline.deadletter import DeadLetter, write_dead_letters
 from pipeline.enrich import document_id
 from pipeline.ingest import utc_now_text
@@ -88,20 +82,20 @@ async def curate(batch: dict[str, Any], runtime: Runtime, now: datetime) -> dict
 
 
 async def aggregate(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
-    """Merge the batch's contributions into the `aggregates` rows, once; then mark the batch done."""
+    """Queue the batch's contributions for the fold into the `aggregates` rows (`contributions.py`);
+    then mark the batch done."""
     batch_id = batch["batch_id"]
     content = await runtime.blobs.get(CONTAINER_BATCHES, curated_blob(batch_id))
     if content is None:
         raise FileNotFoundError(f"{CONTAINER_BATCHES}/{curated_blob(batch_id)} is missing; run curate first")
     record = json.loads(content)
-    windows, rows_changed = await _apply(runtime, record["contributions"])
+    windows = await queue_contributions(runtime.blobs, record["contributions"])
     result = {
         "batch_id": batch_id,
         "stored": record["stored"],
         "duplicates": record["duplicates"],
         "dead_letter_reasons": record["dead_letter_reasons"],
         "windows": windows,
-        "rows_changed": rows_changed,
     }
     await runtime.blobs.put(CONTAINER_BATCHES, result_blob(batch_id), json.dumps(result).encode())
     return result
@@ -147,7 +141,7 @@ async def fail(batch: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     await write_dead_letters(runtime.blobs, dead)
     log_dead_letters(dead, stage="fail")
     reasons[Reason.PROCESSING_FAILED.value] += len(dead)
-    windows, _ = await _apply(runtime, _contributions_json(stored))
+    windows = await queue_contributions(runtime.blobs, _contributions_json(stored))
     result = {
         "batch_id": batch_id,
         "stored": len(stored),
@@ -186,7 +180,7 @@ async def _fail_after_curate(
     ]
     await write_dead_letters(runtime.blobs, dead)
     log_dead_letters(dead, stage="fail")
-    windows, _ = await _apply(runtime, record["contributions"])
+    windows = await queue_contributions(runtime.blobs, record["contributions"])
     reasons = dict(record["dead_letter_reasons"])
     if dead:
         reasons[Reason.PROCESSING_FAILED.value] = reasons.get(Reason.PROCESSING_FAILED.value, 0) + len(dead)
@@ -204,17 +198,6 @@ async def _fail_after_curate(
 
 def _contributions_json(documents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {cid: contributions_to_json(stats) for cid, stats in contributions_by_id(documents).items()}
-
-
-async def _apply(runtime: Runtime, recorded: dict[str, list[dict[str, Any]]]) -> tuple[int, int]:
-    """Apply every contribution of a batch (usually one); returns (windows, rows changed)."""
-    windows: set[WindowKey] = set()
-    changed = 0
-    for contribution_id, rows in recorded.items():
-        stats: dict[WindowKey, WindowStats] = contributions_from_json(rows)
-        windows.update(stats)
-        changed += await apply_contributions(runtime.documents, contribution_id, stats, cache=runtime.rows)
-    return len(windows), changed
 
 
 def _processing_failed(batch: dict[str, Any], item: BatchEvent, error: str) -> DeadLetter:

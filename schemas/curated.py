@@ -149,9 +149,9 @@ class WindowAggregate(BaseModel):
     value_sum: ExactDecimal
     value_min: ExactDecimal
     value_max: ExactDecimal
-    batches: Annotated[
+    applied: Annotated[
         list[Annotated[str, text(1)]],
-        Field(min_length=1, description="the batches merged into the row, each exactly once"),
+        Field(min_length=1, description="the folds (or contributions) merged into the row, each exactly once"),
     ]
 
 

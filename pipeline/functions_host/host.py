@@ -21,10 +21,11 @@ import azure.functions as func
 from pipeline.functions_host.durable_http import DurableHttpApi
 from pipeline.functions_host.history import HistoryEvent
 from pipeline.functions_host.history_store import HistoryStore, InstanceRecord
-from pipeline.functions_host.indexing import HTTP_TRIGGER, FunctionIndex, index_app
+from pipeline.functions_host.indexing import HTTP_TRIGGER, TIMER_TRIGGER, FunctionIndex, index_app
 from pipeline.functions_host.instance_runtime import EngineStats, OverridableStates
 from pipeline.functions_host.replay import OrchestrationEngine
 from pipeline.functions_host.sdk_session import close_client_session, reset_client_session
+from pipeline.functions_host.singleton import ProcessSingleton, SingletonLock
 from pipeline.functions_host.starters import call_function, http_request, match_route, resolve_function
 from pipeline.functions_host.trigger_delivery import (
     DEFAULT_MAX_DEQUEUE_COUNT,
@@ -54,6 +55,7 @@ class LocalFunctionsHost:
         poison_queue: Where a blob trigger's message goes after `max_dequeue_count` failed attempts
             (default: in memory).
         max_dequeue_count: As host.json `extensions.queues.maxDequeueCount`.
+        singleton: How timer triggers run one at a time across instances (default: within this process).
     """
 
     def __init__(
@@ -72,10 +74,12 @@ class LocalFunctionsHost:
         workers: ActivityWorkers | None = None,
         poison_queue: PoisonQueue | None = None,
         max_dequeue_count: int = DEFAULT_MAX_DEQUEUE_COUNT,
+        singleton: SingletonLock | None = None,
     ) -> None:
         self.app = app
         self.poison_queue: PoisonQueue = poison_queue if poison_queue is not None else MemoryPoisonQueue()
         self._max_dequeue_count = max_dequeue_count
+        self.singleton: SingletonLock = singleton if singleton is not None else ProcessSingleton()
         self._timer_scale = timer_scale
         self.index: FunctionIndex = index_app(app)
         self._engine_options: dict[str, Any] = {
@@ -148,6 +152,12 @@ class LocalFunctionsHost:
         """
         target = resolve_function(self.index, function)
         trigger_input = replayable(kwargs.get(target.trigger_parameter))
+        if target.trigger_type == TIMER_TRIGGER:  # one invocation at a time across instances
+            async with self.singleton.hold(target.name):
+                return await self._deliver(target, trigger_input, kwargs)
+        return await self._deliver(target, trigger_input, kwargs)
+
+    async def _deliver(self, target: Any, trigger_input: Any, kwargs: dict[str, Any]) -> Any:
         return await deliver(
             target,
             lambda: call_function(

@@ -25,6 +25,7 @@ ACTIVITY_TRIGGER = "activityTrigger"
 ENTITY_TRIGGER = "entityTrigger"
 DURABLE_CLIENT = "durableClient"
 HTTP_TRIGGER = "httpTrigger"
+TIMER_TRIGGER = "timerTrigger"
 
 
 class FunctionNotFoundError(LookupError):

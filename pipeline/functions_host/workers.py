@@ -64,14 +64,11 @@ class _Worker:
 class ActivityWorkers:
     """A pool of worker processes; `run` is a drop-in for the in-process `run_activity`."""
 
-    def __init__(self, processes: int, setup: WorkerSetup, *, pinned: frozenset[str] = frozenset()) -> None:
-        """`pinned`: activities that all run in the first worker (while it lives), e.g. those whose writes
-        contend and which keep a per-process cache, so that cache stays the only writer's."""
+    def __init__(self, processes: int, setup: WorkerSetup) -> None:
         if processes < 1:
             raise ValueError("processes must be at least 1")
         self._count = processes
         self._setup = setup
-        self._pinned = pinned
         self._workers: list[_Worker] = []
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -118,10 +115,7 @@ class ActivityWorkers:
         live = [w for w in self._workers if w.alive]
         if not live:
             raise ActivityFailure(f"Activity function '{name}' failed: no live worker process", "{}")
-        if name in self._pinned and live[0] is self._workers[0]:
-            worker = live[0]
-        else:
-            worker = min(live, key=lambda w: len(w.in_flight))
+        worker = min(live, key=lambda w: len(w.in_flight))
         task_id = next(self._ids)
         future: asyncio.Future[str] = self._loop.create_future()
         worker.in_flight[task_id] = future

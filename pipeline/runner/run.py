@@ -24,11 +24,11 @@ from typing import Any
 
 from azure.functions.timer import TimerRequest
 
-from orchestrations.orchestrator import AGGREGATE, FAIL
 from pipeline.analytics.export import export_window_aggregates, write_local_files
 from pipeline.cost import estimate_run_cost
 from pipeline.functions_host import LocalFunctionsHost, RuntimeStatus
 from pipeline.functions_host.ownership import this_process
+from pipeline.functions_host.singleton import BlobLeaseSingleton
 from pipeline.functions_host.table_history_store import TableHistoryStore, task_hub_name
 from pipeline.functions_host.trigger_delivery import AzuritePoisonQueue
 from pipeline.functions_host.workers import ActivityWorkers, WorkerSetup
@@ -109,9 +109,7 @@ async def _run(
     activity_workers = None
     if options.workers:
         setup = WorkerSetup("function_app:app", runtime.settings, options.log_file, options.log_level)
-        # The aggregate steps share one process: its row cache then sees every row write, so a tenant's
-        # rows go out in one request per batch instead of racing another process's stale etags.
-        activity_workers = ActivityWorkers(options.workers, setup, pinned=frozenset({AGGREGATE, FAIL}))
+        activity_workers = ActivityWorkers(options.workers, setup)
     async with LocalFunctionsHost(
         app,
         max_concurrent_orchestrations=2 * options.partitions,  # the partitions, and the remainders' lanes
@@ -121,6 +119,7 @@ async def _run(
         timer_scale=options.timer_scale,
         workers=activity_workers,
         poison_queue=_poison_queue(runtime.settings),
+        singleton=_singleton(runtime.settings),
     ) as host:
         resumed = await _resume(host, runtime)
         started = time.monotonic()  # the host is up, its workers warm: from here on it is throughput
@@ -157,6 +156,7 @@ async def _run(
 
         status = StatusFile(options.status_file, snapshot) if options.status_file else None
         status_writer = asyncio.create_task(status.keep_writing()) if status else None
+        folder = asyncio.create_task(_keep_folding(host))  # the fold timer's ticks, while the run lasts
 
         async def process(lane: int, batch: list[InputEvent]) -> None:
             delivered = time.monotonic()
@@ -189,12 +189,15 @@ async def _run(
                 worker.cancel()
             if status_writer:
                 status_writer.cancel()
+            folder.cancel()
+            await asyncio.gather(folder, return_exceptions=True)
         if stranded:
             # What the reconciliation timer would do on its next tick, now that nothing is in flight.
             await host.call_starter("reconcile_batches", timer=TimerRequest(past_due=False))
             for batch_id in stranded:
                 if not await _settle(batch_id, runtime, host, totals):
                     raise RunFailed(f"batch {batch_id} is stranded: the reconciliation sweep did not start it")
+        await _fold(host)  # the last tick: every contribution of the run is in the rows
         stats = host.stats
         elapsed = time.monotonic() - started
         if status:
@@ -273,6 +276,27 @@ async def _resume(host: LocalFunctionsHost, runtime: Runtime) -> dict[str, Any] 
         "dead_lettered": totals.dead_lettered,
         "dead_letter_reasons": dict(sorted(totals.dead_letter_reasons.items())),
     }
+
+
+#: Seconds between the runner's ticks of the `fold_aggregates` timer (every minute on Azure; more often
+#: here, so that a long run keeps few contributions pending).
+FOLD_INTERVAL_S = 10.0
+
+
+async def _keep_folding(host: LocalFunctionsHost) -> None:
+    while True:
+        await asyncio.sleep(FOLD_INTERVAL_S)
+        await _fold(host)
+
+
+async def _fold(host: LocalFunctionsHost) -> None:
+    await host.call_starter("fold_aggregates", timer=TimerRequest(past_due=False))
+
+
+def _singleton(settings: Settings) -> BlobLeaseSingleton | None:
+    """Timers run one at a time across every runner sharing the emulators, as across instances."""
+    connection = settings.blob.connection_string
+    return BlobLeaseSingleton(connection, task_hub_name().lower()) if connection else None
 
 
 def _poison_queue(settings: Settings) -> AzuritePoisonQueue | None:

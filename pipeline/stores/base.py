@@ -44,6 +44,9 @@ class BlobStore(Protocol):
     async def put(self, container: str, name: str, data: bytes) -> str:
         """Write the blob (replacing it) and return its new ETag."""
 
+    async def put_new(self, container: str, name: str, data: bytes) -> bool:
+        """Write the blob only if it does not exist; False (and nothing written) when it does."""
+
     async def get(self, container: str, name: str) -> bytes | None:
         """The blob's content, or None when it does not exist."""
 

@@ -54,6 +54,15 @@ class AzureBlobStore:
         written = await self._guard(blob.upload_blob(data, overwrite=True))
         return str(written["etag"])
 
+    async def put_new(self, container: str, name: str, data: bytes) -> bool:
+        self.requests[f"put {container}"] += 1
+        blob = self._service.get_blob_client(container, name)
+        try:
+            await self._guard(blob.upload_blob(data, overwrite=False))
+        except ResourceExistsError:
+            return False
+        return True
+
     async def get(self, container: str, name: str) -> bytes | None:
         self.requests[f"get {container}"] += 1
         blob = self._service.get_blob_client(container, name)

@@ -31,6 +31,12 @@ class MemoryBlobStore:
         self.writes += 1
         return f'"{self.writes}"'
 
+    async def put_new(self, container: str, name: str, data: bytes) -> bool:
+        if (container, name) in self.blobs:
+            return False
+        await self.put(container, name, data)
+        return True
+
     async def get(self, container: str, name: str) -> bytes | None:
         return self.blobs.get((container, name))
 

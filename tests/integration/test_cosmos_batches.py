@@ -60,7 +60,7 @@ async def test_racing_workers_on_one_tenant_lose_nothing():
             count = row["event_count"] if row else 0
             assert count == len(expected)
             if row:
-                assert sorted(row["batches"]) == sorted(name for name, _ in expected)
+                assert sorted(row["applied"]) == sorted(name for name, _ in expected)
                 assert Decimal(row["value_sum"]) == sum(value for _, value in expected)
     finally:
         for runtime in runtimes:

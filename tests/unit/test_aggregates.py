@@ -88,7 +88,7 @@ async def test_a_tenants_rows_travel_as_one_batch_and_a_stale_cache_costs_a_read
     assert await apply_contributions(documents, "b3", first, cache=cache) == 0  # a retry changes nothing
     rows = {row["id"]: row for row in await documents.query_all("aggregates")}
     assert rows[keys[3].row_id]["event_count"] == 3 and rows[keys[3].row_id]["value_sum"] == "7"
-    assert rows[keys[3].row_id]["batches"] == ["b1", "b2", "b3"]
+    assert rows[keys[3].row_id]["applied"] == ["b1", "b2", "b3"]
     assert all(rows[k.row_id]["event_count"] == 2 for k in keys if k != keys[3])
 
 

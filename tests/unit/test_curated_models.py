@@ -170,7 +170,7 @@ def test_aggregate_rows_fit_the_model_and_the_exported_schema() -> None:
         assert AGGREGATE_SCHEMA.is_valid(row), list(AGGREGATE_SCHEMA.iter_errors(row))
         model = validate_aggregate(without_system_members(row))
         assert model.event_count >= 1 and model.event_type in FAMILIES
-        merged += model.batches == ["batch-1", "batch-2"]
+        merged += model.applied == ["batch-1", "batch-2"]
     assert merged > 0
 
 
@@ -187,7 +187,7 @@ def test_an_aggregate_row_with_a_value_in_exponent_form_fits() -> None:
         "value_sum": str(stats.total),
         "value_min": str(stats.minimum),
         "value_max": str(stats.maximum),
-        "batches": ["b"],
+        "applied": ["b"],
     }
     assert row["value_sum"] == "1E-7"
     assert validate_aggregate(row).value_sum == "1E-7"

@@ -23,6 +23,7 @@ from azure.functions.timer import TimerRequest
 
 from function_app import app
 from pipeline.aggregates import RowCache, WindowKey, WindowStats, apply_contributions, contributions
+from pipeline.contributions import fold_pending
 from pipeline.enrich import document_id
 from pipeline.errors import TransientError
 from pipeline.functions_host import LocalFunctionsHost, RuntimeStatus
@@ -34,6 +35,7 @@ from pipeline.reference import ReferenceCache
 from pipeline.runtime import Runtime, install_runtime, uninstall_runtime
 from pipeline.settings import (
     CONTAINER_BATCHES,
+    CONTAINER_CONTRIBUTIONS,
     CONTAINER_DEADLETTER,
     CONTAINER_REFERENCE,
     COSMOS_AGGREGATES,
@@ -56,8 +58,10 @@ async def _runtime(blobs: MemoryBlobStore, documents: MemoryDocumentStore, **set
     return runtime
 
 
-async def _aggregates_match_documents(documents: MemoryDocumentStore) -> None:
-    """The aggregate rows are exactly the window statistics of the stored event documents."""
+async def _aggregates_match_documents(blobs: MemoryBlobStore, documents: MemoryDocumentStore) -> None:
+    """Once the pending contributions are folded in (as the fold timer would), the aggregate rows are
+    exactly the window statistics of the stored event documents."""
+    await fold_pending(blobs, documents)
     stored = await documents.query_all(COSMOS_EVENTS)
     expected = {
         (k.tenant_id, k.event_type, k.window_start): (v.count, v.total, v.minimum, v.maximum)
@@ -161,8 +165,8 @@ class BlockingDocuments(MemoryDocumentStore):
 
 
 async def test_an_http_retry_while_the_first_instance_runs_is_accepted_and_stored_once() -> None:
-    documents = BlockingDocuments()
-    await _runtime(MemoryBlobStore(), documents)
+    blobs, documents = MemoryBlobStore(), BlockingDocuments()
+    await _runtime(blobs, documents)
     body = b"[" + b",".join(_events("h", 3)) + b"]"
     headers = {"content-type": "application/cloudevents-batch+json"}
     try:
@@ -178,7 +182,7 @@ async def test_an_http_retry_while_the_first_instance_runs_is_accepted_and_store
             assert record.output["stored"] == 3
     finally:
         uninstall_runtime()
-    await _aggregates_match_documents(documents)
+    await _aggregates_match_documents(blobs, documents)
 
 
 # -- the blob trigger: retried by the host, then poisoned -------------------------------------------
@@ -215,7 +219,7 @@ async def test_a_blob_trigger_retried_by_the_host_ingests_every_chunk_once() -> 
     # chunk 0 finished before the host's retry started it again: the rerun found its events duplicates
     assert sum(r.output["stored"] + r.output["duplicates"] for r in records) == 6
     assert len(await documents.query_all(COSMOS_EVENTS)) == 6
-    await _aggregates_match_documents(documents)
+    await _aggregates_match_documents(blobs, documents)
 
 
 async def test_a_blob_that_fails_every_time_goes_to_the_poison_queue_after_five_attempts() -> None:
@@ -277,7 +281,7 @@ async def test_a_trigger_that_throws_after_the_claim_check_is_retried_then_recon
         uninstall_runtime()
     assert (record.runtime_status, record.output["stored"]) == (RuntimeStatus.COMPLETED, 4)
     assert [n.split("/")[0] for n in await runtime.blobs.list_names(CONTAINER_DEADLETTER)] == ["malformed_json"]
-    await _aggregates_match_documents(documents)
+    await _aggregates_match_documents(blobs, documents)
 
 
 # -- 4. a batch id reused with other content ----------------------------------------------------------
@@ -297,7 +301,7 @@ async def test_a_blob_overwritten_under_the_same_name_is_new_content_with_new_ba
     assert len({r.instance_id for r in records}) == 2
     assert sorted((r.output["stored"], r.output["duplicates"]) for r in records) == [(2, 2), (3, 0)]
     assert len(await documents.query_all(COSMOS_EVENTS)) == 5
-    await _aggregates_match_documents(documents)
+    await _aggregates_match_documents(blobs, documents)
 
 
 class BrokenWrites(MemoryDocumentStore):
@@ -337,7 +341,7 @@ async def test_a_batch_that_ended_through_fail_and_is_redelivered_counts_its_new
     assert (failed.output["stored"], failed.output["dead_letter_reasons"]) == (2, {"processing_failed": 2})
     assert (redelivered.output["stored"], redelivered.output["duplicates"]) == (2, 2)
     assert len(await documents.query_all(COSMOS_EVENTS)) == 4
-    await _aggregates_match_documents(documents)
+    await _aggregates_match_documents(blobs, documents)
 
 
 def _document_ids(lines: list[bytes]) -> list[str]:
@@ -349,24 +353,24 @@ def _document_ids(lines: list[bytes]) -> list[str]:
 # -- 6. fail keeps one record per event ------------------------------------------------------------
 
 
-class FailingAggregates(MemoryDocumentStore):
-    """The first `times` transactional batches on the aggregates container fail transiently."""
+class FailingContributions(MemoryBlobStore):
+    """The first `times` writes of a contribution (the aggregate activity's one write) fail transiently."""
 
     def __init__(self, times: int) -> None:
         super().__init__()
         self.times = times
 
-    async def write_batch(self, container, partition_key, operations):  # type: ignore[no-untyped-def]
-        if container == COSMOS_AGGREGATES and self.times > 0:
+    async def put_new(self, container, name, content):  # type: ignore[no-untyped-def]
+        if container == CONTAINER_CONTRIBUTIONS and self.times > 0:
             self.times -= 1
-            raise TransientError("injected: aggregates unavailable")
-        return await super().write_batch(container, partition_key, operations)
+            raise TransientError("injected: contributions unavailable")
+        return await super().put_new(container, name, content)
 
 
 async def test_fail_after_curate_keeps_curates_dead_letters_and_writes_no_second_record() -> None:
     from orchestrations.orchestrator import ATTEMPTS
 
-    blobs, documents = MemoryBlobStore(), FailingAggregates(times=ATTEMPTS)
+    blobs, documents = FailingContributions(times=ATTEMPTS), MemoryDocumentStore()
     await _runtime(blobs, documents)
     lines = [*_events("d", 3), f.raw(f.page("ghost", tenant="ghost-tenant"))]
     try:
@@ -378,7 +382,7 @@ async def test_fail_after_curate_keeps_curates_dead_letters_and_writes_no_second
     assert "error" in record.output  # it ended through fail
     assert (record.output["stored"], record.output["dead_letter_reasons"]) == (3, {"unknown_tenant": 1})
     assert [n.split("/")[0] for n in await blobs.list_names(CONTAINER_DEADLETTER)] == ["unknown_tenant"]
-    await _aggregates_match_documents(documents)
+    await _aggregates_match_documents(blobs, documents)
 
 
 # -- 7. aggregate writes from a cold cache ------------------------------------------------------------
