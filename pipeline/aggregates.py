@@ -1,9 +1,11 @@
 """The `WindowAggregates` table: exact windowed statistics per (tenant, event type, window).
 
 A contribution is merged into each window's row once: the row records what it has absorbed
-(`applied`), so applying the same contribution again is a no-op, and concurrent writers serialise on
-the row's etag. The pipeline's only writer is the fold (`contributions.py`), which applies the sum
-of many batches' contributions at a time under one fold id.
+(`applied`, the last `APPLIED_KEPT` ids), so applying the same contribution again is a no-op, and
+concurrent writers serialise on the row's etag. The pipeline's only writer is the fold
+(`contributions.py`), which applies the sum of many batches' contributions at a time under one fold
+id; folds run one after another and a fold is finished before the next is planned, so only the
+latest ids can ever come again, and the list stays short however long the row lives.
 A contribution is the set of documents one `curate` attempt created: each stored event
 document names its contribution (`contribution_of`), so however a batch's attempts, failures and
 redeliveries interleave, every document is counted in exactly one contribution, applied once.
@@ -138,6 +140,10 @@ def contributions_from_json(rows: list[dict[str, Any]]) -> dict[WindowKey, Windo
     }
 
 
+#: How many applied ids a row keeps (only the fold in progress can be applied again; the rest is margin).
+APPLIED_KEPT = 16
+
+
 def _row(key: WindowKey, stats: WindowStats, applied: list[str]) -> dict[str, Any]:
     return {
         "id": key.row_id,
@@ -149,17 +155,17 @@ def _row(key: WindowKey, stats: WindowStats, applied: list[str]) -> dict[str, An
         "value_sum": decimal_text(stats.total),
         "value_min": decimal_text(stats.minimum),
         "value_max": decimal_text(stats.maximum),
-        "applied": applied,
+        "applied": applied[-APPLIED_KEPT:],
     }
 
 
 class RowCache:
-    """The rows this worker wrote last, with their etags, and a lock per tenant.
+    """The rows this process wrote last, with their etags, and a lock per tenant.
 
-    Most batches touch rows the worker itself updated a moment ago, so a replace can go out without
-    reading the row first; a stale entry costs one failed conditional write (412) and a read, and can
-    never cause a wrong result. The lock makes this worker's batches take turns on a tenant's rows, so
-    they do not race each other into 412s; other workers are kept out by the etags alone.
+    The fold is the rows' only writer, so a row this process wrote last is current and its replace goes
+    out without a read; a row it does not hold (new, or last written by a fold on another instance)
+    is read first. A stale entry (a fold elsewhere wrote the row since) costs one failed conditional
+    write (412) and a read, and can never cause a wrong result.
     """
 
     def __init__(self, capacity: int = 100_000) -> None:
@@ -202,11 +208,11 @@ async def apply_contributions(
     """Merge one contribution into every window row it touches, once; returns the rows changed.
 
     The rows of one tenant share a partition, so each tenant's changes go out together as transactional
-    batches: one request per tenant (per 100 rows) instead of one per row. A row without a cached copy
-    is created outright (the common case when events spread over many windows); a cached one is
-    replaced on its etag. A lost race (409, 412) leads to a fresh read of that row and another round;
-    so do the other creates of a batch that failed (424 on Azure): with a cold cache, as on a fresh
-    instance, the rows that exist cost one round of parallel reads, not one round each.
+    batches: one request per tenant (per 100 rows) instead of one per row. The rows without a cached
+    copy are read first, by one query per tenant (per 100 rows), however cold the cache; then a row that does not
+    exist is created and one that does is replaced on its etag. Only another writer can make a write
+    fail (409, 412: none, while the fold is the only writer); the row is then read again for another
+    round, as are the other writes of a batch that failed with it (424 on Azure).
     """
     cache = cache if cache is not None else RowCache(capacity=0)
     by_tenant: dict[str, dict[WindowKey, WindowStats]] = {}
@@ -235,11 +241,14 @@ async def _apply_tenant(
     pending = dict(pending)
     changed = 0
     async with cache.lock(tenant_id):
-        known: dict[WindowKey, dict[str, Any] | None] = {key: cache.get(key) for key in pending}
+        # what the cache does not hold is read first: a create never guesses, so it never meets a row
+        known: dict[WindowKey, dict[str, Any] | None] = {key: cache.get(key) or _UNKNOWN for key in pending}
         while pending:
             unknown = [key for key in pending if known[key] is _UNKNOWN]
-            found = await asyncio.gather(*(documents.read(COSMOS_AGGREGATES, k.row_id, k.tenant_id) for k in unknown))
-            known.update(zip(unknown, found, strict=True))
+            if unknown:
+                rows = await documents.read_many(COSMOS_AGGREGATES, tenant_id, [key.row_id for key in unknown])
+                by_id = {row["id"]: row for row in rows}
+                known.update((key, by_id.get(key.row_id)) for key in unknown)
             writes: list[tuple[WindowKey, BatchOperation]] = []
             for key, contribution in list(pending.items()):
                 current = known[key]
@@ -255,7 +264,7 @@ async def _apply_tenant(
                     writes.append((key, BatchOperation("replace", row, current["_etag"])))
             for chunk in _chunks(writes):
                 results = await documents.write_batch(COSMOS_AGGREGATES, tenant_id, [op for _, op in chunk])
-                for (key, op), result in zip(chunk, results, strict=True):
+                for (key, _), result in zip(chunk, results, strict=True):
                     if result.ok and result.doc is not None:
                         cache.put(result.doc)
                         del pending[key]
@@ -264,10 +273,7 @@ async def _apply_tenant(
                         cache.forget(key)  # the row changed since it was read (or cached): read it again
                         known[key] = _UNKNOWN
                     elif result.status == NOT_ATTEMPTED:
-                        # A create was a guess that the row is new; one failed guess in a batch suggests a
-                        # cold cache, so read the other guessed rows too rather than find them one per round.
-                        if op.kind == "create":
-                            known[key] = _UNKNOWN
+                        pass  # written again in the next round, as it was
                     else:
                         raise RuntimeError(f"writing aggregate row {key.row_id} of {tenant_id} failed: {result.status}")
     return changed

@@ -83,28 +83,44 @@ class FoldSummary:
 
 
 async def fold_pending(blobs: BlobStore, documents: DocumentStore, cache: RowCache | None = None) -> FoldSummary:
-    """Fold every pending contribution into the aggregate rows, once. One caller at a time."""
+    """Fold every pending contribution into the aggregate rows, once. One caller at a time.
+
+    A fold an earlier call left unfinished (its record is still there) is finished first; then what is
+    pending now is folded.
+    """
     summary = FoldSummary()
-    record_content = await blobs.get(CONTAINER_CONTRIBUTIONS, CURRENT_FOLD)
-    if record_content is not None:
-        record = json.loads(record_content)
+    interrupted = await blobs.get(CONTAINER_CONTRIBUTIONS, CURRENT_FOLD)
+    if interrupted is not None:
         summary.resumed = True
-    else:
-        record = await _plan(blobs)
-        if record is None:
-            return summary
-        await blobs.put(CONTAINER_CONTRIBUTIONS, CURRENT_FOLD, json.dumps(record).encode())
+        await _finish(blobs, documents, json.loads(interrupted), cache, summary)
+    record = await _plan(blobs)
+    if record is not None:
+        if not await blobs.put_new(CONTAINER_CONTRIBUTIONS, CURRENT_FOLD, json.dumps(record).encode()):
+            # Another fold recorded its plan first (two instances at once: the timer's lease had
+            # lapsed). Only one plan may ever be applied, so this one is dropped and that one finished.
+            recorded = await blobs.get(CONTAINER_CONTRIBUTIONS, CURRENT_FOLD)
+            if recorded is None:
+                return summary  # that fold has finished meanwhile: what is left waits for the next tick
+            record = json.loads(recorded)
+        await _finish(blobs, documents, record, cache, summary)
+    return summary
+
+
+async def _finish(
+    blobs: BlobStore, documents: DocumentStore, record: dict[str, Any], cache: RowCache | None, summary: FoldSummary
+) -> None:
+    """Apply a recorded fold to the rows, mark its contributions folded, and clear it (safe to repeat)."""
     sums: dict[WindowKey, WindowStats] = contributions_from_json(record["rows"])
     summary.fold_id = record["fold"]
-    summary.contributions, summary.dropped = len(record["contributions"]), len(record["dropped"])
-    summary.rows_changed = await apply_contributions(documents, record["fold"], sums, cache=cache)
+    summary.contributions += len(record["contributions"])
+    summary.dropped += len(record["dropped"])
+    summary.rows_changed += await apply_contributions(documents, record["fold"], sums, cache=cache)
     await _each(record["contributions"], lambda cid: blobs.put(CONTAINER_CONTRIBUTIONS, folded_blob(cid), b""))
     await _each(
         [*record["contributions"], *record["dropped"]],
         lambda cid: blobs.delete(CONTAINER_CONTRIBUTIONS, pending_blob(cid)),
     )
     await blobs.delete(CONTAINER_CONTRIBUTIONS, CURRENT_FOLD)
-    return summary
 
 
 async def _plan(blobs: BlobStore) -> dict[str, Any] | None:

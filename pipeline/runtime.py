@@ -78,7 +78,8 @@ def uninstall_runtime() -> Runtime | None:
 
 
 async def reset_local_stores(settings: Settings) -> None:
-    """Empty every Blob container and drop the Cosmos database: for tests and benchmarks on emulators."""
+    """Empty every Blob container, drop the Cosmos database and clear the Durable task hub: for tests
+    and benchmarks on the emulators."""
     runtime = Runtime.from_settings(settings)
     try:
         await runtime.ensure_stores()
@@ -87,5 +88,13 @@ async def reset_local_stores(settings: Settings) -> None:
                 await runtime.blobs.delete(container, name)
         await runtime.documents.drop_database()
         await runtime.ensure_stores()
+        if settings.blob.connection_string is not None:
+            from pipeline.functions_host.table_history_store import TableHistoryStore, task_hub_name
+
+            hub = TableHistoryStore(settings.blob.connection_string, task_hub_name(), runtime.blobs)
+            try:
+                await hub.clear()
+            finally:
+                await hub.close()
     finally:
         await runtime.close()

@@ -2,10 +2,12 @@
 
 `python -m pipeline.analytics.scale_check --events 1000000` builds that many curated events (as the
 curate step stores them) spread over 24 hours of event time, in a realistic arrival order: mostly in
-time order, with a share of late events up to six hours behind. It merges their contributions into an
-in-memory `aggregates` container in batches of 100 through `pipeline.aggregates.apply_contributions`,
-applying a share of the batches twice (a retried activity) and a share again at the end (a redelivery
-after later batches), then compares the table with an independent computation.
+time order, with a share of late events up to six hours behind. It queues their contributions in
+batches of 100 as the aggregate activity does (`pipeline.contributions.queue_contributions`, into an
+in-memory Blob store), queuing a share of the batches twice (a retried activity) and a share again at
+the end (a redelivery after later folds), folds them into an in-memory `aggregates` container after
+every few batches as the fold timer does (`fold_pending`), then compares the table with an independent
+computation.
 
 The independent side uses nothing from the pipeline: it reads each event's `time` and value as plain
 text, computes the window with integer arithmetic on the epoch, and keeps exact sums with Decimal in
@@ -26,10 +28,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
-from pipeline.aggregates import apply_contributions, contributions, csv_row
+from pipeline.aggregates import contributions, contributions_to_json, csv_row
+from pipeline.contributions import fold_pending, queue_contributions
 from pipeline.runtime import COSMOS_CONTAINERS
-from pipeline.settings import COSMOS_AGGREGATES
-from pipeline.stores.memory import MemoryDocumentStore
+from pipeline.settings import CONTAINER_CONTRIBUTIONS, COSMOS_AGGREGATES
+from pipeline.stores.memory import MemoryBlobStore, MemoryDocumentStore
 from pipeline.windows import window_start
 
 TENANTS = ("acme", "globex", "initech", "umbrella", "stark-industries")
@@ -142,8 +145,9 @@ class ScaleResult:
 
 async def run_scale_check(events: int, *, seed: int = 7, window_minutes: int = 1, concurrency: int = 8) -> ScaleResult:
     """Aggregate `events` synthetic events through the pipeline's aggregate step and compare."""
-    documents = MemoryDocumentStore()
+    documents, blobs = MemoryDocumentStore(), MemoryBlobStore()
     await documents.ensure_containers(COSMOS_CONTAINERS)
+    await blobs.ensure_containers([CONTAINER_CONTRIBUTIONS])
     oracle = Oracle(window_minutes)
     rng = random.Random(seed + 1)
     started = time.perf_counter()
@@ -152,7 +156,7 @@ async def run_scale_check(events: int, *, seed: int = 7, window_minutes: int = 1
     retried = 0
 
     async def apply(batch_id: str, docs: list[dict[str, Any]]) -> None:
-        await apply_contributions(documents, batch_id, contributions(docs))
+        await queue_contributions(blobs, {batch_id: contributions_to_json(contributions(docs))})
 
     async def flush() -> None:
         nonlocal retried
@@ -162,6 +166,7 @@ async def run_scale_check(events: int, *, seed: int = 7, window_minutes: int = 1
         await asyncio.gather(*(apply(b, d) for b, d in again))  # a retried activity
         redeliver.extend((b, d) for b, d in batches if rng.random() < 0.01)
         batches.clear()
+        await fold_pending(blobs, documents)
 
     current: list[dict[str, Any]] = []
     count = 0
@@ -180,6 +185,7 @@ async def run_scale_check(events: int, *, seed: int = 7, window_minutes: int = 1
     await flush()
     for batch_id, docs in redeliver:  # a redelivery, long after the batch finished
         await apply(batch_id, docs)
+    await fold_pending(blobs, documents)
 
     stored = await documents.query_all(COSMOS_AGGREGATES)
     elapsed = time.perf_counter() - started

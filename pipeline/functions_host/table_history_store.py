@@ -66,6 +66,13 @@ class TableHistoryStore:
             raise StoreUnavailableError(f"Table storage at {endpoint} (the Durable task hub) is unreachable") from error
         await self._blobs.ensure_containers([self._blob_container])
 
+    async def clear(self) -> None:
+        """Delete every instance and history of the hub (tests and benchmarks on the emulators)."""
+        await self._history.delete_table()
+        for name in await self._blobs.list_names(self._blob_container):
+            await self._blobs.delete(self._blob_container, name)
+        await self.ensure_tables()
+
     async def close(self) -> None:
         await self._history.close()
         await self._service.close()

@@ -234,6 +234,7 @@ async def _serve(connection: Connection, setup: WorkerSetup, index: Any, metrics
         for store in (runtime.documents, runtime.blobs):  # the report counts the work, not the warm-up
             getattr(store, "requests", Counter()).clear()
             getattr(store, "batched_operations", Counter()).clear()
+            getattr(store, "conflicts", Counter()).clear()
     loop = asyncio.get_running_loop()
     send_lock = threading.Lock()
     stopping = loop.create_future()
@@ -292,6 +293,7 @@ def store_counts(runtime: Any) -> dict[str, dict[str, int]]:
         for store, client, attribute in (
             ("documents", runtime.documents, "requests"),
             ("documents_batched", runtime.documents, "batched_operations"),
+            ("documents_conflicts", runtime.documents, "conflicts"),
             ("blobs", runtime.blobs, "requests"),
         )
     }

@@ -12,11 +12,13 @@ Each driver returns the ids of the trigger invocations' batches, so the runner c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import azure.functions as func
@@ -41,21 +43,36 @@ class Driver(Protocol):
         """Deliver one partition's batch; returns the batch ids the trigger created."""
 
 
-#: The stream the local runner plays: a namespace, hub and consumer group that exist nowhere else.
-LOCAL_NAMESPACE, LOCAL_EVENT_HUB, LOCAL_CONSUMER_GROUP = "localhost", "events", "$Default"
+#: The stream the local runner plays: a hub and consumer group in a namespace that exists nowhere else.
+LOCAL_EVENT_HUB, LOCAL_CONSUMER_GROUP = "events", "$Default"
+
+
+def local_namespace(files: list[Path]) -> str:
+    """The namespace of the stream an input is played as: one per input (a digest of its files'
+    contents). Runners over different inputs, at once, are then different streams whose batch ids
+    never meet, as two Event Hubs are; a rerun over the same input plays the same stream again, so a
+    crashed run's batches are re-derived and found."""
+    digest = hashlib.sha256()
+    for path in files:
+        with path.open("rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return f"{digest.hexdigest()[:16]}.localhost"
 
 
 class EventHubDriver:
-    def __init__(self, invoke: Invoke) -> None:
+    def __init__(self, invoke: Invoke, namespace: str) -> None:
         self._invoke = invoke
+        self._namespace = namespace
         self._next_sequence: dict[int, int] = {}
-        self._stream = ingest.eventhub_stream(LOCAL_NAMESPACE, LOCAL_EVENT_HUB, LOCAL_CONSUMER_GROUP)
+        self._stream = ingest.eventhub_stream(namespace, LOCAL_EVENT_HUB, LOCAL_CONSUMER_GROUP)
 
     async def deliver(self, partition: int, events: list[InputEvent]) -> list[str]:
         first = self._next_sequence.get(partition, 0)
         self._next_sequence[partition] = first + len(events)
         context = {
-            "FullyQualifiedNamespace": LOCAL_NAMESPACE,
+            "FullyQualifiedNamespace": self._namespace,
             "EventHubName": LOCAL_EVENT_HUB,
             "ConsumerGroup": LOCAL_CONSUMER_GROUP,
             "PartitionId": str(partition),

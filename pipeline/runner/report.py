@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,3 +91,15 @@ def write_aggregates_csv(out: Path, rows: list[dict[str, Any]]) -> Path:
         for row in sorted(rows, key=sort_key):
             writer.writerow(csv_row(row))
     return path
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (interpreter start-up included), from Linux's /proc; None
+    where there is no /proc."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        stat = Path("/proc/stat").read_text().splitlines()
+        boot = next(int(line.split()[1]) for line in stat if line.startswith("btime"))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return time.time() - (boot + ticks / os.sysconf("SC_CLK_TCK"))

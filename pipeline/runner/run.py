@@ -36,11 +36,11 @@ from pipeline.ingest import manifest_blob
 from pipeline.observability import InMemoryMetrics, get_metrics
 from pipeline.reference import upload_reference
 from pipeline.runner.batching import QUEUE_DEPTH, InFlight, feed
-from pipeline.runner.drivers import BlobDriver, DeliveryFailed, Driver, EventHubDriver, HttpDriver
+from pipeline.runner.drivers import BlobDriver, DeliveryFailed, Driver, EventHubDriver, HttpDriver, local_namespace
 from pipeline.runner.html_report import write_html_report
 from pipeline.runner.inputs import InputEvent, input_files
 from pipeline.runner.progress import Progress
-from pipeline.runner.report import RunTotals, build_report, write_aggregates_csv, write_report
+from pipeline.runner.report import RunTotals, build_report, process_age_s, write_aggregates_csv, write_report
 from pipeline.runner.status import StatusFile
 from pipeline.runtime import Runtime, install_runtime, uninstall_runtime
 from pipeline.settings import CONTAINER_BATCHES, COSMOS_AGGREGATES, Settings
@@ -126,7 +126,7 @@ async def _run(
         invoke = functools.partial(host.call_starter, TRIGGERS[options.via])
         driver: Driver
         if options.via == "eventhub":
-            driver = EventHubDriver(invoke)
+            driver = EventHubDriver(invoke, local_namespace(files))
         elif options.via == "blob":
             driver = BlobDriver(invoke, runtime, _upload_prefix(files, options))
         else:
@@ -135,6 +135,7 @@ async def _run(
             asyncio.Queue(maxsize=QUEUE_DEPTH) for _ in range(options.partitions)
         ]
         in_flight = InFlight()
+        timing: dict[str, float | None] = {}
         stranded: list[str] = []  # batches whose trigger failed after their claim check was written
         batches = Counter[str]()  # "in_flight" (delivered, not yet accounted for) and "settled"
 
@@ -156,10 +157,13 @@ async def _run(
 
         status = StatusFile(options.status_file, snapshot) if options.status_file else None
         status_writer = asyncio.create_task(status.keep_writing()) if status else None
-        folder = asyncio.create_task(_keep_folding(host))  # the fold timer's ticks, while the run lasts
+        stop_folding = asyncio.Event()
+        folder = asyncio.create_task(_keep_folding(host, stop_folding))  # the fold timer's ticks, while the run lasts
 
         async def process(lane: int, batch: list[InputEvent]) -> None:
             delivered = time.monotonic()
+            if "startup_s" not in timing:  # the first batch is handed over: the end of start-up
+                timing["startup_s"] = process_age_s()
             batches["in_flight"] += 1
             try:
                 batch_ids = await driver.deliver(lane, batch)
@@ -189,7 +193,7 @@ async def _run(
                 worker.cancel()
             if status_writer:
                 status_writer.cancel()
-            folder.cancel()
+            stop_folding.set()  # a tick in progress finishes, so the last fold has no half-done one to finish
             await asyncio.gather(folder, return_exceptions=True)
         if stranded:
             # What the reconciliation timer would do on its next tick, now that nothing is in flight.
@@ -219,14 +223,19 @@ async def _run(
     counts = {
         "documents": Counter(getattr(runtime.documents, "requests", {})),
         "documents_batched": Counter(getattr(runtime.documents, "batched_operations", {})),
+        "documents_conflicts": Counter(getattr(runtime.documents, "conflicts", {})),
         "blobs": Counter(getattr(runtime.blobs, "requests", {})),
     }
     for store, worker_counts in (activity_workers.requests if activity_workers else {}).items():
         counts[store].update(worker_counts)
     report["store_requests"] = dict(counts["documents"])
     report["store_batched_operations"] = dict(counts["documents_batched"])
+    report["write_conflicts"] = dict(sorted(counts["documents_conflicts"].items()))
     report["blob_requests"] = dict(counts["blobs"])
     report["activity_processes"] = options.workers
+    report["activity_failures"] = stats.activity_failures  # attempts that raised (each retried, or ended in fail)
+    if timing.get("startup_s") is not None:
+        report["startup_s"] = round(timing["startup_s"], 3)  # type: ignore[arg-type]
     if resumed is not None:
         report["resumed"] = resumed
     report["batch_latencies_s"] = totals.batch_latencies_s
@@ -283,10 +292,13 @@ async def _resume(host: LocalFunctionsHost, runtime: Runtime) -> dict[str, Any] 
 FOLD_INTERVAL_S = 10.0
 
 
-async def _keep_folding(host: LocalFunctionsHost) -> None:
+async def _keep_folding(host: LocalFunctionsHost, stop: asyncio.Event) -> None:
     while True:
-        await asyncio.sleep(FOLD_INTERVAL_S)
-        await _fold(host)
+        try:
+            await asyncio.wait_for(stop.wait(), FOLD_INTERVAL_S)
+            return
+        except TimeoutError:
+            await _fold(host)
 
 
 async def _fold(host: LocalFunctionsHost) -> None:

@@ -14,6 +14,7 @@ PRECONDITION_FAILED = 412  # replace: the document changed since its etag was re
 NOT_FOUND = 404  # replace: the document is gone
 NOT_ATTEMPTED = 424  # failed dependency: another operation of the batch failed
 MAX_BATCH_OPERATIONS = 100  # Cosmos DB's limit per transactional batch
+READ_MANY_IDS = 100  # ids per query of `read_many`
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,10 @@ class DocumentStore(Protocol):
         already exists in its partition."""
 
     async def read(self, container: str, doc_id: str, partition_key: str) -> Document | None: ...
+    async def read_many(self, container: str, partition_key: str, doc_ids: Sequence[str]) -> list[Document]:
+        """The documents of one partition, among `doc_ids`, that exist: one query per READ_MANY_IDS ids
+        (where a read each would be a request each)."""
+
     async def upsert(self, container: str, doc: Document) -> None: ...
     async def replace(self, container: str, doc: Document, *, etag: str) -> Document:
         """Replace `doc` if it is unchanged since `etag` was read, else raise PreconditionFailed;

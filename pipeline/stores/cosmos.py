@@ -15,7 +15,7 @@ from azure.cosmos.aio import ContainerProxy, CosmosClient
 
 from pipeline.errors import StoreUnavailableError, TransientError
 from pipeline.settings import CosmosSettings
-from pipeline.stores.base import BatchOperation, BatchResult, Document, PreconditionFailed
+from pipeline.stores.base import READ_MANY_IDS, BatchOperation, BatchResult, Document, PreconditionFailed
 from pipeline.stores.credentials import DefaultAzureCredential, azure_credential
 
 _TRANSIENT_STATUS = {408, 429, 449, 500, 502, 503}
@@ -42,6 +42,9 @@ class CosmosDocumentStore:
         # For the run report and sizing: requests sent, by kind, and the writes carried by "batch" requests.
         self.requests: Counter[str] = Counter()
         self.batched_operations: Counter[str] = Counter()
+        # Writes the server refused for a conflict, as "{container} {status}": 409 (the id exists: on
+        # `events` that is how a duplicate is found) and 412 (the etag moved: two writers on one row).
+        self.conflicts: Counter[str] = Counter()
 
     def _container(self, name: str) -> ContainerProxy:
         container = self._containers.get(name)
@@ -61,6 +64,7 @@ class CosmosDocumentStore:
             async with self._guard():
                 return dict(await self._container(container).create_item(doc, enable_automatic_id_generation=False))
         except cosmos_errors.CosmosResourceExistsError:
+            self.conflicts[f"{container} 409"] += 1
             return None
 
     async def read(self, container: str, doc_id: str, partition_key: str) -> Document | None:
@@ -70,6 +74,20 @@ class CosmosDocumentStore:
                 return dict(await self._container(container).read_item(doc_id, partition_key=partition_key))
         except cosmos_errors.CosmosResourceNotFoundError:
             return None
+
+    async def read_many(self, container: str, partition_key: str, doc_ids: Sequence[str]) -> list[Document]:
+        ids = list(dict.fromkeys(doc_ids))
+        found: list[Document] = []
+        for start in range(0, len(ids), READ_MANY_IDS):
+            self.requests["query"] += 1
+            async with self._guard():
+                query = self._container(container).query_items(
+                    "SELECT * FROM c WHERE ARRAY_CONTAINS(@ids, c.id)",
+                    parameters=[{"name": "@ids", "value": ids[start : start + READ_MANY_IDS]}],
+                    partition_key=partition_key,
+                )
+                found.extend([dict(doc) async for doc in query])
+        return found
 
     async def upsert(self, container: str, doc: Document) -> None:
         self.requests["upsert"] += 1
@@ -85,6 +103,7 @@ class CosmosDocumentStore:
                 )
                 return dict(written)
         except cosmos_errors.CosmosAccessConditionFailedError as error:
+            self.conflicts[f"{container} 412"] += 1
             raise PreconditionFailed(doc["id"]) from error
 
     async def write_batch(
@@ -105,7 +124,9 @@ class CosmosDocumentStore:
                 )
         except cosmos_errors.CosmosBatchOperationError as error:
             responses = error.operation_responses
-        return [_batch_result(response) for response in responses]
+        results = [_batch_result(response) for response in responses]
+        self.conflicts.update(f"{container} {r.status}" for r in results if r.status in (409, 412))
+        return results
 
     async def query_all(self, container: str) -> list[Document]:
         async with self._guard():

@@ -84,6 +84,10 @@ class MemoryDocumentStore:
         doc = self.containers[container].get(self._key(container, doc_id, partition_key))
         return copy.deepcopy(doc) if doc is not None else None
 
+    async def read_many(self, container: str, partition_key: str, doc_ids: Sequence[str]) -> list[Document]:
+        found = (self.containers[container].get(self._key(container, i, partition_key)) for i in dict.fromkeys(doc_ids))
+        return [copy.deepcopy(doc) for doc in found if doc is not None]
+
     async def upsert(self, container: str, doc: Document) -> None:
         self.containers[container][self._key_of(container, doc)] = self._stamp(doc)
 

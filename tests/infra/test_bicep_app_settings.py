@@ -136,6 +136,8 @@ LOCAL_OR_OPTIONAL = {
     "TRACE_AZURE_SDK",
     "HTTP_MAX_BODY_BYTES",
     "HTTP_MAX_BATCH_EVENTS",
+    "RECONCILE_GRACE_SECONDS",
+    "WEBSITE_INSTANCE_ID",  # set by the platform on every instance, never by the app's settings
 }
 
 

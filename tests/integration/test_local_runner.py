@@ -55,8 +55,10 @@ def test_a_run_equals_the_oracle_and_a_second_run_finds_only_duplicates(via, wor
     first = run_once([path], tmp_path / "first", via=via, workers=workers)
     assert_matches(first, exp)
     assert first["activity_processes"] == workers
-    # the store requests the activities made are counted, in whichever process they ran
-    assert first["store_requests"]["create"] >= exp.stored and first["store_requests"]["batch"] >= 1
+    # the store requests the activities made are counted, in whichever process they ran; events go
+    # out in transactional batches, so there are fewer requests than stored events
+    requests = first["store_requests"]
+    assert requests["batch"] >= 1 and sum(requests.values()) < exp.stored
     csv_first = (tmp_path / "first" / "analytics" / "aggregates.csv").read_text().splitlines()
     assert csv_first == exp.csv_lines(1)
     assert first["aggregate_rows"] == len(exp.rows) > 0

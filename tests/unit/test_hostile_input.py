@@ -52,6 +52,10 @@ class FlakyDocuments(MemoryDocumentStore):
         await self._maybe_fail()
         return await super().read(container, doc_id, partition_key)
 
+    async def read_many(self, container, partition_key, doc_ids):
+        await self._maybe_fail()
+        return await super().read_many(container, partition_key, doc_ids)
+
     async def replace(self, container, doc, *, etag):
         await self._maybe_fail()
         return await super().replace(container, doc, etag=etag)
