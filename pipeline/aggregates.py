@@ -23,6 +23,7 @@ from decimal import Context, Decimal
 from typing import Any
 
 from pipeline.enrich import analytics_value
+from pipeline.errors import TransientError
 from pipeline.settings import COSMOS_AGGREGATES
 from pipeline.stores.base import (
     CONFLICT,
@@ -140,6 +141,10 @@ def contributions_from_json(rows: list[dict[str, Any]]) -> dict[WindowKey, Windo
     }
 
 
+#: Rounds of read-and-write for one tenant's rows before giving up (a fold tries again on its next tick):
+#: a bound on a store that misbehaves, far above what racing writers need.
+MAX_ROUNDS = 50
+
 #: How many applied ids a row keeps (only the fold in progress can be applied again; the rest is margin).
 APPLIED_KEPT = 16
 
@@ -243,7 +248,9 @@ async def _apply_tenant(
     async with cache.lock(tenant_id):
         # what the cache does not hold is read first: a create never guesses, so it never meets a row
         known: dict[WindowKey, dict[str, Any] | None] = {key: cache.get(key) or _UNKNOWN for key in pending}
-        while pending:
+        for _ in range(MAX_ROUNDS):
+            if not pending:
+                break
             unknown = [key for key in pending if known[key] is _UNKNOWN]
             if unknown:
                 rows = await documents.read_many(COSMOS_AGGREGATES, tenant_id, [key.row_id for key in unknown])
@@ -276,6 +283,8 @@ async def _apply_tenant(
                         pass  # written again in the next round, as it was
                     else:
                         raise RuntimeError(f"writing aggregate row {key.row_id} of {tenant_id} failed: {result.status}")
+        if pending:  # the rows kept changing (or the store misbehaves): the next fold tries again
+            raise TransientError(f"{len(pending)} aggregate rows of {tenant_id} unwritten after {MAX_ROUNDS} rounds")
     return changed
 
 

@@ -116,7 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure the pipeline against the floor (needs the emulators)")
     bench.add_argument("--out", type=Path, default=Path("bench/results.json"), help="(default: %(default)s)")
-    bench.add_argument("--events", type=_positive, default=10_000, help="end-to-end corpus size (default: %(default)s)")
     bench.add_argument("--sizes", default="1000,10000,100000", help="scale curve sizes (default: %(default)s)")
     bench.add_argument("--batch-size", type=_positive, default=100, help="(default: %(default)s)")
 
@@ -208,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.bench.command import run_benchmarks
 
             sizes = [int(size) for size in args.sizes.split(",") if size]
-            run_benchmarks(args.out, args.events, sizes, args.batch_size)
+            run_benchmarks(args.out, sizes, args.batch_size)
             return 0
     except TransientError as error:
         print(

@@ -1,5 +1,6 @@
-"""End to end: the whole local pipeline's events/s vs the floor, the orchestration economy, the
-scale curve with peak memory, and the Cosmos DB requests per event with an RU estimate for Azure."""
+"""End to end: the whole `python -m pipeline run` process (start-up included) against the floor, the
+orchestration economy, the Cosmos DB requests per accepted event with an RU estimate for Azure, and
+the scale curve with peak memory."""
 
 from __future__ import annotations
 
@@ -8,13 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pipeline.bench.floor import bare_upserts_per_s
-from pipeline.functions_host.workers import default_worker_processes
-from pipeline.runner.run import RunOptions, run
 from pipeline.runtime import Runtime, reset_local_stores
 from pipeline.settings import COSMOS_EVENTS, Settings
 from pipeline.synthetic import generate_events
@@ -26,15 +25,101 @@ REFERENCE = ROOT / "samples" / "reference"
 # sets (a handful of indexed paths). Microsoft's guidance: a 1 KB point read is 1 RU, a 1 KB write ~5 RU;
 # a replace costs about a write; a transactional batch costs the sum of its operations. These are estimates:
 # measure with the x-ms-request-charge header in Azure.
-RU_ESTIMATE = {"create": 5.5, "upsert": 5.5, "replace": 6.0, "read": 1.0, "batch": 0.0}
+# A query of one partition by ids (`read_many`) costs ~2.5 RU plus ~1 per document it returns; as most
+# return few, 3 is the estimate.
+RU_ESTIMATE = {"create": 5.5, "upsert": 5.5, "replace": 6.0, "read": 1.0, "query": 3.0, "batch": 0.0}
 
 
-def write_corpus(path: Path, events: int, seed: int = 17) -> Path:
+#: How the events of a corpus spread over event time: a real-time stream (the last 10 minutes) or a
+#: backfill (3 hours).
+SPREADS = {"real-time": timedelta(minutes=10), "backfill": timedelta(hours=3)}
+BAD_RATIO, DUPLICATE_RATIO = 0.05, 0.03
+
+
+def write_corpus(path: Path, events: int, seed: int = 17, spread: str = "backfill") -> Path:
     now = datetime.now(UTC)
+    lines = generate_events(
+        events,
+        seed=seed,
+        now=now,
+        bad_ratio=BAD_RATIO,
+        duplicate_ratio=DUPLICATE_RATIO,
+        max_oversized=2,
+        window=SPREADS[spread],
+    )
     with path.open("wb") as handle:
-        for raw in generate_events(events, seed=seed, now=now, bad_ratio=0.05, duplicate_ratio=0.03, max_oversized=2):
+        for raw in lines:
             handle.write(raw + b"\n")
     return path
+
+
+def events_for_valid(valid: int) -> int:
+    """How many generated events hold about `valid` valid ones."""
+    return round(valid / (1 - BAD_RATIO))
+
+
+def requests_and_ru(report: dict[str, Any]) -> dict[str, Any]:
+    """Cosmos DB requests per accepted event (stored or found a duplicate), and RU per event estimated
+    for Azure from the operations, batched writes included."""
+    accepted = max(report["stored"] + report["duplicates"], 1)
+    requests = report.get("store_requests", {})
+    batched = report.get("store_batched_operations", {})
+    ru = sum(RU_ESTIMATE.get(op, 1.0) * n for op, n in [*requests.items(), *batched.items()])
+    return {
+        "requests_per_accepted_event": round(sum(requests.values()) / accepted, 3),
+        "requests_by_kind_per_accepted_event": {op: round(n / accepted, 3) for op, n in sorted(requests.items())},
+        "estimated_azure_ru_per_accepted_event": round(ru / accepted, 2),
+    }
+
+
+def whole_process(corpus: Path, out: Path, *extra: str) -> dict[str, Any]:
+    """`python -m pipeline run` as a user runs it, timed from outside: the whole process, start-up
+    included. Returns its report with the wall clock added."""
+    command = [sys.executable, "-m", "pipeline", "run", "--input", str(corpus), "--out", str(out), "--quiet", *extra]
+    started = time.perf_counter()
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
+    wall = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[2:])} failed: {finished.stderr.decode()[-800:]}")
+    report: dict[str, Any] = json.loads((out / "report.json").read_text())
+    report["process_wall_s"] = round(wall, 2)
+    return report
+
+
+def process_vs_floor(settings: Settings, valid: int, spread: str, *extra: str) -> dict[str, Any]:
+    """One whole-process run from empty stores over a corpus of about `valid` valid events, and right
+    after it the floor: bare per-event upserts of as many documents of the same size, same server."""
+    import asyncio
+
+    with tempfile.TemporaryDirectory() as scratch:
+        corpus = write_corpus(Path(scratch) / "corpus.ndjson", events_for_valid(valid), seed=valid, spread=spread)
+        asyncio.run(reset_local_stores(settings))
+        report = whole_process(corpus, Path(scratch) / "out", *extra)
+    size = asyncio.run(mean_document_bytes(settings))
+    floor = asyncio.run(bare_upserts_per_s(settings, report["stored"], size))
+    valid_events = report["stored"] + report["duplicates"]
+    whole_rate = valid_events / report["process_wall_s"]
+    return {
+        "spread": spread,
+        "events": report["received"],
+        "valid": valid_events,
+        "process_wall_s": report["process_wall_s"],
+        "startup_s": report.get("startup_s"),
+        "whole_process_valid_events_per_s": round(whole_rate, 1),
+        "in_run_events_per_s": report["events_per_s"],
+        "floor_upserts_per_s": round(floor, 1),
+        "document_bytes": size,
+        "ratio_whole_process": round(whole_rate / floor, 2),
+        "ratio_in_run": round(report["events_per_s"] / floor, 2),
+        "aggregate_rows": report["aggregate_rows"],
+        "write_conflicts": report.get("write_conflicts", {}),
+        **requests_and_ru(report),
+        "economy_per_1000_events": {
+            "orchestrations": round(1000 * report["orchestrations"] / report["received"], 1),
+            "activity_executions": round(1000 * report["activities"] / report["received"], 1),
+            "history_events": round(1000 * report["history_events"] / report["received"], 1),
+        },
+    }
 
 
 async def mean_document_bytes(settings: Settings, sample: int = 200) -> int:
@@ -44,65 +129,6 @@ async def mean_document_bytes(settings: Settings, sample: int = 200) -> int:
     finally:
         await runtime.close()
     return int(sum(len(json.dumps(d)) for d in docs) / max(len(docs), 1))
-
-
-async def pipeline_vs_floor(settings: Settings, events: int, batch_size: int) -> dict[str, Any]:
-    """The pipeline as `python -m pipeline run` runs it (activities in one worker process per CPU), and
-    with every activity in the runner's own process (the figure for one Python process). Right after each
-    run, against the same server, the floor writes as many documents of the same size; the ratio is taken
-    against the mean of the two floors, which keeps a noisy moment from deciding it."""
-    workers = default_worker_processes()
-    reports: dict[int, dict[str, Any]] = {}
-    floors: list[float] = []
-    size = 0
-    with tempfile.TemporaryDirectory() as scratch:
-        corpus = write_corpus(Path(scratch) / "bench.ndjson", events)
-        for processes in (workers, 0):
-            await reset_local_stores(settings)
-            options = RunOptions(
-                inputs=[corpus],
-                reference=REFERENCE,
-                out=Path(scratch) / f"out-{processes}",
-                batch_size=batch_size,
-                quiet=True,
-                workers=processes,
-            )
-            reports[processes] = await run(options, settings)
-            size = size or await mean_document_bytes(settings)
-            floors.append(await bare_upserts_per_s(settings, reports[processes]["stored"], size))
-    report, in_process = reports[workers], reports[0]
-    floor = sum(floors) / len(floors)
-    requests = report.get("store_requests", {})
-    batched = report.get("store_batched_operations", {})
-    per_event = {op: round(n / report["received"], 3) for op, n in requests.items()}
-    operations = [*requests.items(), *batched.items()]
-    ru = sum(RU_ESTIMATE.get(op, 1.0) * n for op, n in operations) / report["received"]
-    thousands = report["received"] / 1000
-    return {
-        "events": report["received"],
-        "stored": report["stored"],
-        "pipeline_events_per_s": report["events_per_s"],
-        "activity_worker_processes": workers,
-        "floor_upserts_per_s": round(floor, 1),
-        "floor_measurements": [round(f, 1) for f in floors],
-        "floor_documents": report["stored"],
-        "document_bytes": size,
-        "ratio": round(report["events_per_s"] / floor, 2),
-        "goal_ratio_at_least": 0.8,
-        "in_process_events_per_s": in_process["events_per_s"],
-        "in_process_ratio": round(in_process["events_per_s"] / floor, 2),
-        "economy_per_1000_events": {
-            "orchestrations": round(report["orchestrations"] / thousands, 1),
-            "activity_executions": round(report["activities"] / thousands, 1),
-            "history_events": round(report["history_events"] / thousands, 1),
-            "goal": "<= 10 orchestrations and <= 40 activity executions at batch size 100",
-        },
-        "cosmos_requests_per_event": per_event,
-        "cosmos_batched_writes_per_event": {op: round(n / report["received"], 3) for op, n in batched.items()},
-        "server_request_charge": "the local server reports 1 RU for every request, so it says nothing",
-        "estimated_azure_ru_per_event": round(ru, 2),
-        "aggregate_rows": report["aggregate_rows"],
-    }
 
 
 def scale_point(settings: Settings, events: int, batch_size: int, document_bytes: int) -> dict[str, Any]:

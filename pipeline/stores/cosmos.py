@@ -39,6 +39,7 @@ class CosmosDocumentStore:
         )
         self._database = self._client.get_database_client(settings.database)
         self._containers: dict[str, ContainerProxy] = {}
+        self._partition_key_fields: dict[str, str] = {}
         # For the run report and sizing: requests sent, by kind, and the writes carried by "batch" requests.
         self.requests: Counter[str] = Counter()
         self.batched_operations: Counter[str] = Counter()
@@ -57,6 +58,7 @@ class CosmosDocumentStore:
             database = await self._client.create_database_if_not_exists(self._settings.database)
             for name, path in partition_keys.items():
                 await database.create_container_if_not_exists(name, PartitionKey(path))
+                self._partition_key_fields[name] = path.lstrip("/")
 
     async def create(self, container: str, doc: Document) -> Document | None:
         self.requests["create"] += 1
@@ -77,17 +79,31 @@ class CosmosDocumentStore:
 
     async def read_many(self, container: str, partition_key: str, doc_ids: Sequence[str]) -> list[Document]:
         ids = list(dict.fromkeys(doc_ids))
+        # The partition is named in the query too: the local server ignores the request's partition key
+        # (and ids are unique only within a partition).
+        field = await self._partition_key_field(container)
+        text = f"SELECT * FROM c WHERE c.{field} = @pk AND ARRAY_CONTAINS(@ids, c.id)"
         found: list[Document] = []
         for start in range(0, len(ids), READ_MANY_IDS):
             self.requests["query"] += 1
+            parameters: list[dict[str, Any]] = [
+                {"name": "@pk", "value": partition_key},
+                {"name": "@ids", "value": ids[start : start + READ_MANY_IDS]},
+            ]
             async with self._guard():
-                query = self._container(container).query_items(
-                    "SELECT * FROM c WHERE ARRAY_CONTAINS(@ids, c.id)",
-                    parameters=[{"name": "@ids", "value": ids[start : start + READ_MANY_IDS]}],
-                    partition_key=partition_key,
-                )
+                query = self._container(container).query_items(text, parameters=parameters, partition_key=partition_key)
                 found.extend([dict(doc) async for doc in query])
         return found
+
+    async def _partition_key_field(self, container: str) -> str:
+        field = self._partition_key_fields.get(container)
+        if field is None:
+            async with self._guard():
+                properties = await self._container(container).read()
+            field = self._partition_key_fields[container] = properties["partitionKey"]["paths"][0].lstrip("/")
+        if not field.isidentifier():
+            raise ValueError(f"container {container}: partition key path /{field} is not a plain property")
+        return field
 
     async def upsert(self, container: str, doc: Document) -> None:
         self.requests["upsert"] += 1

@@ -65,3 +65,23 @@ async def test_racing_workers_on_one_tenant_lose_nothing():
     finally:
         for runtime in runtimes:
             await runtime.close()
+
+
+async def test_read_many_finds_the_named_partitions_documents_only():
+    """Row ids repeat across tenants; the local server ignores a query's partition key unless the
+    query names it, so `read_many` must keep to one partition itself (a fold would otherwise merge
+    another tenant's row)."""
+    runtime = Runtime.from_settings(Settings.local_emulators())
+    try:
+        await runtime.ensure_stores()
+        for tenant in ("a", "b"):
+            for i in range(3):
+                await runtime.documents.upsert(COSMOS_AGGREGATES, {"id": f"r{i}", "tenant_id": tenant, "n": i})
+        fresh = Runtime.from_settings(Settings.local_emulators())  # a process that never created the container
+        try:
+            found = await fresh.documents.read_many(COSMOS_AGGREGATES, "b", ["r0", "r2", "missing", "r0"])
+        finally:
+            await fresh.close()
+        assert sorted((doc["id"], doc["tenant_id"]) for doc in found) == [("r0", "b"), ("r2", "b")]
+    finally:
+        await runtime.close()
