@@ -43,6 +43,10 @@ param deployerPrincipalType string = 'User'
 ])
 param storageSkuName string = 'Standard_ZRS'
 
+@description('Optional. Days the blobs of a batch (`batches/{batch id}/`: claim check, manifest, result) are kept. Its orchestration and the reconciliation sweep need them until the batch has a result, and a redelivery of the same batch id finds its result there. Longer than the Event Hubs retention.')
+@minValue(8)
+param batchRetentionDays int = 14
+
 // ---------- Event Hubs ----------
 
 @description('Optional. Event Hubs namespace tier.')
@@ -102,6 +106,16 @@ param cosmosDatabaseName string = 'pipeline'
 
 @description('Optional. Zone-redundant Cosmos DB region.')
 param cosmosZoneRedundant bool = false
+
+@description('Optional. Days an event document is kept in the `events` container (its `defaultTtl`); the `contributions/folded/` markers are kept as long. Duplicate detection compares each event with the stored ones, so an event delivered again after its document expired is stored and counted again: keep it longer than any redelivery or replay (Event Hubs retention, Event Grid retries, producer resends, dead-letter replays). 30 to 24855 days.')
+@minValue(30)
+@maxValue(24855)
+param eventRetentionDays int = 90
+
+@description('Optional. Days an aggregate row is kept in the `aggregates` container (its `defaultTtl`); 0 keeps rows for good. Power BI reads these rows: an expired window disappears from its reports.')
+@minValue(0)
+@maxValue(24855)
+param aggregateRetentionDays int = 0
 
 // ---------- function app ----------
 
@@ -166,6 +180,7 @@ var dataContainerNames = [
   'deadletter'
   'reference'
   'analytics'
+  'contributions'
 ]
 var deploymentContainerName = 'deployment-package'
 
@@ -222,6 +237,10 @@ module storage 'modules/storage.bicep' = {
     containerNames: concat(dataContainerNames, [
       deploymentContainerName
     ])
+    batchRetentionDays: batchRetentionDays
+    // A fold marker must outlive the events it stands for: a batch id delivered again after its
+    // `batches/` blobs are gone takes its stored events for its own and queues their contribution again.
+    foldedMarkerRetentionDays: eventRetentionDays
   }
 }
 
@@ -251,6 +270,8 @@ module cosmos 'modules/cosmos.bicep' = {
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
     databaseName: cosmosDatabaseName
     zoneRedundant: cosmosZoneRedundant
+    eventRetentionDays: eventRetentionDays
+    aggregateRetentionDays: aggregateRetentionDays
   }
 }
 

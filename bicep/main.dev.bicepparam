@@ -9,12 +9,16 @@ param environmentName = 'dev'
 param deployerPrincipalId = readEnvironmentVariable('DEPLOYER_PRINCIPAL_ID', '')
 
 param storageSkuName = 'Standard_LRS'
+param batchRetentionDays = 14
 
 param eventHubThroughputUnits = 1
 param eventHubPartitionCount = 4
 param eventHubMessageRetentionInDays = 1
 
 param cosmosCapacityMode = 'serverless'
+// Events are kept a month (the shortest allowed): a redelivery older than that is stored again.
+param eventRetentionDays = 30
+param aggregateRetentionDays = 0
 
 param functionInstanceMemoryMB = 2048
 param functionMaximumInstanceCount = 40

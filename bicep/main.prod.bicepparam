@@ -10,6 +10,7 @@ param environmentName = 'prod'
 param deployerPrincipalId = ''
 
 param storageSkuName = 'Standard_GZRS'
+param batchRetentionDays = 14
 
 // Partitions cannot be changed after creation on Standard: size for the peak.
 param eventHubThroughputUnits = 4
@@ -19,6 +20,10 @@ param eventHubMessageRetentionInDays = 7
 param cosmosCapacityMode = 'autoscale'
 param cosmosAutoscaleMaxThroughput = 10000
 param cosmosZoneRedundant = true
+// Duplicate detection reaches back as far as events are kept: longer than the Event Hubs retention
+// and any replay you may run. Aggregate rows are kept for good (Power BI reads them).
+param eventRetentionDays = 90
+param aggregateRetentionDays = 0
 
 param functionInstanceMemoryMB = 2048
 param functionMaximumInstanceCount = 200

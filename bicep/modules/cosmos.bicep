@@ -29,7 +29,21 @@ param databaseName string
 @description('Optional. Enable zone redundancy for the account region.')
 param zoneRedundant bool = false
 
+@description('Optional. Days an event document is kept (`defaultTtl` of the `events` container, counted from its last write). Duplicate detection compares each event with the stored ones: an event delivered again after its document expired is stored and counted again. Keep it longer than any redelivery or replay (Event Hubs retention, Event Grid retries, producer resends, dead-letter replays). At most 24855 days (`defaultTtl` is a 32-bit number of seconds).')
+@minValue(30)
+@maxValue(24855)
+param eventRetentionDays int = 90
+
+@description('Optional. Days an aggregate row is kept (`defaultTtl` of the `aggregates` container, counted from its last write); 0 keeps rows for good. Power BI reads the rows: an expired window disappears from its reports, and an event that arrives for it later starts a new row with only that event.')
+@minValue(0)
+@maxValue(24855)
+param aggregateRetentionDays int = 0
+
 var isServerless = capacityMode == 'serverless'
+var secondsPerDay = 86400
+
+// `defaultTtl` -1 turns time to live on without expiring anything (no document sets its own `ttl`).
+var aggregatesDefaultTtl = (aggregateRetentionDays == 0) ? -1 : aggregateRetentionDays * secondsPerDay
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   name: accountName
@@ -75,7 +89,11 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
   }
 }
 
-// One document per accepted event, keyed by its id; queried by tenant and by event date only.
+// One document per accepted event, id = a digest of (tenantid, source, id). Partitioned by tenant so
+// that a batch's new documents of one tenant go out as transactional batches (pipeline/persist.py
+// EVENTS_PARTITION_KEY); one tenant's documents within the retention must fit a logical partition (20 GB).
+// A partition key cannot be changed on an existing container: docs/deployment.md says how to move.
+// Queried by tenant and by event date only.
 resource eventsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
   parent: database
   name: 'events'
@@ -84,10 +102,11 @@ resource eventsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/con
       id: 'events'
       partitionKey: {
         paths: [
-          '/id'
+          '/tenantid'
         ]
         kind: 'Hash'
       }
+      defaultTtl: eventRetentionDays * secondsPerDay
       indexingPolicy: {
         indexingMode: 'consistent'
         automatic: true
@@ -109,7 +128,8 @@ resource eventsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/con
   }
 }
 
-// Windowed aggregates per tenant, read by the BI feed by type and window.
+// Windowed aggregates per tenant (pipeline/aggregates.py AGGREGATES_PARTITION_KEY), read by the BI
+// feed by type and window.
 resource aggregatesContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
   parent: database
   name: 'aggregates'
@@ -122,6 +142,7 @@ resource aggregatesContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases
         ]
         kind: 'Hash'
       }
+      defaultTtl: aggregatesDefaultTtl
       indexingPolicy: {
         indexingMode: 'consistent'
         automatic: true

@@ -30,6 +30,14 @@ param containerNames array
 @maxValue(365)
 param softDeleteRetentionDays int = 7
 
+@description('Optional. Days the blobs of a batch (`batches/{batch id}/`: claim check, ingest manifest, curated record, result) are kept after their last write. Its orchestration and the reconciliation sweep need them until the batch has a result, and a redelivery of the same batch id (an Event Hubs replay, an Event Grid retry, an HTTP client resending a body) is told the batch has finished by its result. More than the longest Event Hubs retention this template allows (7 days).')
+@minValue(8)
+param batchRetentionDays int = 14
+
+@description('Optional. Days a fold marker (`contributions/folded/{contribution id}`) is kept after it is written. A contribution queued again after its fold (an activity retry, a stranded batch restarted, or a batch id delivered again after its result was deleted while its events are still stored) is dropped only while its marker exists: keep markers as long as the events.')
+@minValue(1)
+param foldedMarkerRetentionDays int = 90
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -102,6 +110,75 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
     }
   }
 ]
+
+// Lifecycle rules of the data containers (a rule runs about once a day; its ages count from a blob's
+// last write). `contributions/pending/` and `contributions/folds/` have none: the fold deletes them,
+// and deleting one unfolded would lose its events from the aggregates. `deadletter` has none: dead
+// letters wait for triage and replay, which delete them.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          // Markers of folded contributions (pipeline/contributions.py): empty blobs, never listed,
+          // one per contribution; without a rule they would grow for ever.
+          name: 'foldedContributionMarkers'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'contributions/folded/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: foldedMarkerRetentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          // Claim checks and manifests. A batch needs them until its orchestration ends (minutes;
+          // retries and outages can stretch that to hours) and, if that never happens, until the
+          // reconciliation sweep (every 10 minutes) restarts it from its manifest and claim check:
+          // deleting them earlier would lose a stranded batch's events. The result also tells a batch id
+          // delivered again that it has finished (Event Hubs redelivers within its retention, at most 7
+          // days here; Event Grid retries for a day). Two weeks cover both with room for an outage and its
+          // fix. The sweep lists the whole container each time, so a much longer age makes every sweep
+          // slower and dearer.
+          name: 'batchFiles'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'batches/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: batchRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
 
 @description('Required. Name of the storage account.')
 output name string = storage.name

@@ -52,6 +52,19 @@ def description(node: dict[str, Any]) -> str | None:
     return None
 
 
+def refuses(param: dict[str, Any], value: Any) -> bool:
+    """Whether the parameter's decorators refuse `value` (as ARM does when it validates parameters)."""
+    for decorator in param["decorators"]:
+        kind, argument = decorator["type"], decorator.get("argument")
+        if kind == "allowed" and value not in argument:
+            return True
+        if (kind == "min_value" and value < argument) or (kind == "max_value" and value > argument):
+            return True
+        if (kind == "min_length" and len(value) < argument) or (kind == "max_length" and len(value) > argument):
+            return True
+    return False
+
+
 def walk(node: Any) -> Iterator[Any]:
     """Every dict, list and scalar inside an AST node."""
     yield node

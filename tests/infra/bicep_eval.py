@@ -4,7 +4,8 @@ No Bicep compiler runs here, so a derivation such as "keep only letters and digi
 would otherwise be checked by reading its shape alone. This evaluator runs the real expressions of
 `main.bicep` for chosen parameter values: string interpolation, `toLower`, `take`, `length`,
 `range`, `substring`, `join`, `filter` with a one-argument lambda, `contains`, `uniqueString`
-(a stand-in with the real output alphabet and length), `resourceGroup().id`, and `for` expressions.
+(a stand-in with the real output alphabet and length), `resourceGroup().id`, `for` expressions, and
+the integer arithmetic of the retention settings (`*`, `==`, `? :`, a negative literal).
 
 pycep writes a reference and a string literal alike (both are plain strings): a string that names a
 parameter, variable or lambda variable in scope is read as a reference, anything else as a literal.
@@ -49,10 +50,24 @@ class Evaluator:
             return [self.value(node["config"], {**scope, detail["item_name"]: item}) for item in items]
         if isinstance(node, dict) and "function" in node:
             return self._call(node["function"]["type"], node["function"]["parameters"], scope)
-        if isinstance(node, dict) and "operator" in node and node["operator"]["type"] == "property_accessor":
-            operands = node["operator"]["operands"]
-            return self.value(operands["operand_1"], scope)[operands["operand_2"]]
+        if isinstance(node, dict) and "operator" in node:
+            return self._operator(node["operator"]["type"], node["operator"]["operands"], scope)
         raise NotImplementedError(f"bicep_eval: unsupported node {str(node)[:120]}")
+
+    def _operator(self, kind: str, operands: dict[str, Any], scope: Mapping[str, Any]) -> Any:
+        match kind:
+            case "property_accessor":
+                return self.value(operands["operand_1"], scope)[operands["operand_2"]]
+            case "minus" if set(operands) == {"integer_value"}:  # a negative literal
+                return -self.value(operands["integer_value"], scope)
+            case "multiply":
+                return self.value(operands["operand_1"], scope) * self.value(operands["operand_2"], scope)
+            case "equals":
+                return self.value(operands["operand_1"], scope) == self.value(operands["operand_2"], scope)
+            case "conditional":
+                chosen = "true_value" if self.value(operands["condition"], scope) else "false_value"
+                return self.value(operands[chosen], scope)
+        raise NotImplementedError(f"bicep_eval: unsupported operator {kind} {str(operands)[:120]}")
 
     def _name_or_literal(self, text: str, scope: Mapping[str, Any]) -> Any:
         if text in scope:

@@ -126,7 +126,8 @@ def test_main_passes_the_real_endpoints_and_names_to_the_app(main_ast: dict[str,
 # ---- the Python side reads what the Bicep sets ----
 
 # Names the code may read that the Bicep deliberately does not set: local-only values
-# (emulator connection strings and keys) and optional tuning with a default in code.
+# (emulator connection strings and keys), optional tuning with a default in code, and variables the
+# platform sets on each instance.
 LOCAL_OR_OPTIONAL = {
     "DataStorage",
     "CosmosDB__accountKey",
@@ -137,7 +138,9 @@ LOCAL_OR_OPTIONAL = {
     "HTTP_MAX_BODY_BYTES",
     "HTTP_MAX_BATCH_EVENTS",
     "RECONCILE_GRACE_SECONDS",
-    "WEBSITE_INSTANCE_ID",  # set by the platform on every instance, never by the app's settings
+    # Set by App Service on each instance; where it is missing, the reconciliation sweep judges a
+    # batch by its grace period alone.
+    "WEBSITE_INSTANCE_ID",
 }
 
 

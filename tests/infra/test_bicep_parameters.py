@@ -9,22 +9,8 @@ from typing import Any
 
 import pytest
 
-from .bicep_ast import body
+from .bicep_ast import body, refuses
 from .bicep_eval import Evaluator
-
-
-def _refuses(param: dict[str, Any], value: Any) -> bool:
-    """Whether the parameter's decorators refuse `value` (as ARM does when it validates parameters)."""
-    for decorator in param["decorators"]:
-        kind, argument = decorator["type"], decorator.get("argument")
-        if kind == "allowed" and value not in argument:
-            return True
-        if (kind == "min_value" and value < argument) or (kind == "max_value" and value > argument):
-            return True
-        if (kind == "min_length" and len(value) < argument) or (kind == "max_length" and len(value) > argument):
-            return True
-    return False
-
 
 # Name rules of the resource types (Azure resource naming rules): characters, first and last
 # character, and maximum length. Storage accounts take lowercase letters and digits only.
@@ -60,8 +46,8 @@ def test_workload_and_environment_names_always_give_valid_resource_names(
     main_ast: dict[str, Any], workload: str, environment: str
 ) -> None:
     params = main_ast["parameters"]
-    assert not _refuses(params["workloadName"], workload)
-    assert not _refuses(params["environmentName"], environment)
+    assert not refuses(params["workloadName"], workload)
+    assert not refuses(params["environmentName"], environment)
     evaluator = Evaluator(main_ast, {"workloadName": workload, "environmentName": environment})
     for (module, param), (pattern, longest) in NAME_RULES.items():
         name = evaluator.value(body(main_ast["modules"][module])["params"][param], {})
@@ -78,8 +64,8 @@ def test_valid_names_are_unchanged_by_the_derivation(main_ast: dict[str, Any]) -
 
 def test_environment_name_takes_every_azd_environment_name(main_ast: dict[str, Any]) -> None:
     environment = main_ast["parameters"]["environmentName"]
-    assert not _refuses(environment, AZD_LONGEST)
-    assert _refuses(environment, "")
+    assert not refuses(environment, AZD_LONGEST)
+    assert refuses(environment, "")
     assert main_ast["parameters"]["workloadName"]["decorators"][1:] == [
         {"type": "min_length", "argument": 3},
         {"type": "max_length", "argument": 9},
@@ -90,15 +76,15 @@ def test_environment_name_takes_every_azd_environment_name(main_ast: dict[str, A
 def test_premium_processing_units_outside_1_2_4_8_16_are_refused(
     main_ast: dict[str, Any], module_ast, units: int
 ) -> None:
-    assert _refuses(main_ast["parameters"]["eventHubProcessingUnits"], units)
-    assert _refuses(module_ast("eventhubs")["parameters"]["processingUnits"], units)
+    assert refuses(main_ast["parameters"]["eventHubProcessingUnits"], units)
+    assert refuses(module_ast("eventhubs")["parameters"]["processingUnits"], units)
 
 
 def test_premium_namespace_is_sized_in_processing_units_and_standard_in_throughput_units(
     main_ast: dict[str, Any], module_ast
 ) -> None:
     for units in (1, 2, 4, 8, 16):
-        assert not _refuses(main_ast["parameters"]["eventHubProcessingUnits"], units)
+        assert not refuses(main_ast["parameters"]["eventHubProcessingUnits"], units)
     ast = module_ast("eventhubs")
     assert ast["variables"]["isPremium"]["value"] == {
         "operator": {"type": "equals", "operands": {"operand_1": "skuName", "operand_2": "Premium"}}
@@ -118,8 +104,8 @@ def test_premium_namespace_is_sized_in_processing_units_and_standard_in_throughp
 def test_auto_inflate_maximum_of_zero_is_refused_and_never_below_the_throughput_units(module_ast) -> None:
     ast = module_ast("eventhubs")
     maximum = ast["parameters"]["maximumThroughputUnits"]
-    assert _refuses(maximum, 0)
-    assert not _refuses(maximum, maximum["default"])
+    assert refuses(maximum, 0)
+    assert not refuses(maximum, maximum["default"])
     properties = body(ast["resources"]["namespace"])["properties"]
     assert properties["isAutoInflateEnabled"] == "autoInflate"
     assert properties["maximumThroughputUnits"] == {

@@ -135,3 +135,25 @@ def test_main_passes_the_identity_principal_to_rbac(main_ast: dict[str, Any]) ->
     assert accessor(params["principalId"]) == "identity.outputs.principalId"
     assert params["deployerPrincipalId"] == "deployerPrincipalId"
     assert main_ast["parameters"]["deployerPrincipalId"]["default"] == ""
+
+
+# Built-in blob roles that include read, write, list and delete of blobs (and so suffice for the fold:
+# create-only writes of `pending/`, reads, a listing, markers and deletes in `contributions`).
+BLOB_READ_WRITE_LIST_DELETE = {"storageBlobDataOwner", "storageBlobDataContributor"}
+
+
+def test_function_identity_can_read_write_list_and_delete_blobs_in_every_data_container(
+    module_ast, main_ast: dict[str, Any]
+) -> None:
+    # The role is granted on the account the containers are created in, so it covers every one of
+    # them (`contributions` included) without an assignment per container.
+    blob_roles = {role for scope, role in _app_grants(module_ast) if scope == "storage"} & BLOB_READ_WRITE_LIST_DELETE
+    assert blob_roles, "no blob data role with write, list and delete for the identity"
+    account = module_ast("rbac")["resources"]["storage"]
+    assert account["existing"] and account["type"] == "Microsoft.Storage/storageAccounts"
+    assert body(account)["name"] == "storageAccountName"
+    passed = body(main_ast["modules"]["rbac"])["params"]["storageAccountName"]
+    assert accessor(passed) == "storage.outputs.name"
+    assert body(main_ast["modules"]["storage"])["params"]["containerNames"]["function"]["parameters"]["arg_1"] == (
+        "dataContainerNames"
+    )

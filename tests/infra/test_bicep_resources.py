@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .bicep_ast import REPO, accessor, body, one_resource, resources_of_type, walk
+from pipeline.aggregates import AGGREGATES_PARTITION_KEY
+from pipeline.persist import EVENTS_PARTITION_KEY
+from pipeline.settings import BLOB_CONTAINERS, COSMOS_AGGREGATES, COSMOS_EVENTS
 
-DATA_CONTAINERS = ["incoming", "batches", "deadletter", "reference", "analytics"]
+from .bicep_ast import REPO, accessor, body, one_resource, resources_of_type, walk
 
 
 def _module_params(main_ast: dict[str, Any], symbol: str) -> dict[str, Any]:
     return body(main_ast["modules"][symbol])["params"]
 
 
-def test_main_declares_the_data_containers_and_the_deployment_container(main_ast: dict[str, Any]) -> None:
+def test_main_declares_every_blob_container_the_code_uses_and_the_deployment_container(
+    main_ast: dict[str, Any],
+) -> None:
     variables = main_ast["variables"]
-    assert variables["dataContainerNames"]["value"] == DATA_CONTAINERS
+    data_containers = variables["dataContainerNames"]["value"]
+    assert len(data_containers) == len(set(data_containers))
+    assert set(data_containers) == set(BLOB_CONTAINERS)  # pipeline/settings.py
     deployment = variables["deploymentContainerName"]["value"]
     assert isinstance(deployment, str) and deployment
     containers = _module_params(main_ast, "storage")["containerNames"]
@@ -66,20 +72,26 @@ def _index(resource: dict[str, Any]) -> tuple[list[str], list[str]]:
     return [p["path"] for p in policy["includedPaths"]], [p["path"] for p in policy["excludedPaths"]]
 
 
-def test_cosmos_events_container_is_keyed_by_id_and_indexes_only_tenant_and_date(module_ast) -> None:
-    events = _containers(module_ast("cosmos"))["events"]
-    assert events["partitionKey"]["paths"] == ["/id"]
+def test_cosmos_events_container_has_the_partition_key_the_code_writes_with(module_ast) -> None:
+    # pipeline/persist.py sends a tenant's new documents as transactional batches on this key: a
+    # container on any other key refuses every batch.
+    events = _containers(module_ast("cosmos"))[COSMOS_EVENTS]
+    assert events["partitionKey"] == {"paths": [EVENTS_PARTITION_KEY], "kind": "Hash"}
+
+
+def test_cosmos_events_container_indexes_only_tenant_and_date(module_ast) -> None:
+    events = _containers(module_ast("cosmos"))[COSMOS_EVENTS]
     assert _index(events) == (["/tenantid/?", "/event_date/?"], ["/*"])
 
 
-def test_cosmos_aggregates_container_is_keyed_by_tenant_and_indexes_only_window_fields(module_ast) -> None:
-    aggregates = _containers(module_ast("cosmos"))["aggregates"]
-    assert aggregates["partitionKey"]["paths"] == ["/tenant_id"]
+def test_cosmos_aggregates_container_has_the_partition_key_the_code_writes_with(module_ast) -> None:
+    aggregates = _containers(module_ast("cosmos"))[COSMOS_AGGREGATES]
+    assert aggregates["partitionKey"] == {"paths": [AGGREGATES_PARTITION_KEY], "kind": "Hash"}
     assert _index(aggregates) == (["/event_type/?", "/window_start/?", "/window_minutes/?"], ["/*"])
 
 
 def test_cosmos_declares_exactly_the_containers_the_code_uses(module_ast) -> None:
-    assert set(_containers(module_ast("cosmos"))) == {"events", "aggregates"}
+    assert set(_containers(module_ast("cosmos"))) == {COSMOS_EVENTS, COSMOS_AGGREGATES}
 
 
 def test_flex_consumption_plan_is_fc1(module_ast) -> None:

@@ -11,7 +11,7 @@ import tree_sitter_bicep
 from pycep import BicepParser
 from tree_sitter import Language, Node, Parser
 
-from .bicep_ast import BICEP, MODULES, bicep_files, bicepparam_values, description
+from .bicep_ast import BICEP, MODULES, bicep_files, bicepparam_values, description, refuses
 
 PARSER = Parser(Language(tree_sitter_bicep.language()))
 
@@ -104,6 +104,8 @@ def _check_values(main_ast: dict[str, Any], values: dict[str, Any], source: str)
             assert literal in allowed[0], f"{source}: {name}={value} not in {allowed[0]}"
         if allowed and isinstance(value, int):
             assert value in allowed[0], f"{source}: {name}={value} not in {allowed[0]}"
+        if isinstance(value, int):  # @minValue / @maxValue
+            assert not refuses(params[name], value), f"{source}: {name}={value} is refused by its decorators"
 
 
 @pytest.mark.parametrize("name", ["main.dev.bicepparam", "main.prod.bicepparam"])
