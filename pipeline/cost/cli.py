@@ -9,7 +9,7 @@ from typing import Any
 
 from pipeline.cost.model import COSMOS_OPTIONS, DURABLE_OPTIONS, Estimate, LineItem, estimate_monthly
 from pipeline.cost.prices import PriceError, load_prices, parse_override
-from pipeline.cost.workload import Workload
+from pipeline.cost.workload import DUPLICATE_SHAPES, Workload
 
 
 def _positive(kind: type) -> Any:
@@ -22,6 +22,13 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
 def add_cost_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("cost", help="estimate the monthly Azure cost of a workload")
     parser.add_argument("--events-per-second", type=_positive(float), required=True, metavar="N")
@@ -31,6 +38,26 @@ def add_cost_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--dead-letter-ratio", type=float, default=0.05, help="share dead-lettered (0.05)")
     parser.add_argument("--tenants", type=_positive(int), default=5, help="tenants sending (5)")
     parser.add_argument("--window-minutes", type=_positive(int), default=1, help="aggregate window (1)")
+    parser.add_argument(
+        "--event-spread-minutes",
+        type=_positive(float),
+        default=10.0,
+        metavar="M",
+        help="how far back one minute's event times reach: a live stream ~10, a backfill of 3 hours 180 (10)",
+    )
+    parser.add_argument(
+        "--retention-days",
+        type=_non_negative,
+        default=90.0,
+        metavar="D",
+        help="days the events container keeps a document (its TTL); 0: for ever, priced as one month's growth (90)",
+    )
+    parser.add_argument(
+        "--duplicates",
+        choices=DUPLICATE_SHAPES,
+        default="redelivered",
+        help="redeliveries arrive as whole batches, or scattered single copies (redelivered)",
+    )
     parser.add_argument("--memory-mb", type=int, choices=(512, 2048, 4096), default=2048, help="instance memory")
     parser.add_argument(
         "--active-ms-per-event",
@@ -63,6 +90,9 @@ def run_cost(args: argparse.Namespace) -> int:
             dead_letter_ratio=args.dead_letter_ratio,
             tenants=args.tenants,
             window_minutes=args.window_minutes,
+            event_spread_minutes=args.event_spread_minutes,
+            retention_days=args.retention_days,
+            duplicates=args.duplicates,
             memory_mb=args.memory_mb,
             active_ms_per_event=args.active_ms_per_event,
             always_ready=args.always_ready,
@@ -110,7 +140,8 @@ def render(estimate: Estimate) -> str:
     rule = "-" * 134
     out = [
         f"Monthly cost of {wl.events_per_second:,.0f} events/s x {wl.event_bytes:,} bytes "
-        f"({_quantity(figures['events_per_month'])} events a month, batches of {wl.batch_size})",
+        f"({_quantity(figures['events_per_month'])} events a month, batches of {wl.batch_size}; event times spread "
+        f"over {wl.event_spread_minutes:g} min; {_retention(wl.retention_days)})",
         f"Prices as of {table['as_of']}, {table['currency']}: {table['region']}",
         "",
         ROW.format("service", "item", "quantity", "unit", "unit price", "per month"),
@@ -146,8 +177,14 @@ def render(estimate: Estimate) -> str:
     out += [
         "",
         "Figures:",
-        f"  Cosmos DB {figures['cosmos_ru_per_s']:,.0f} RU/s on average ({figures['cosmos_ru_per_event']:.1f} RU "
-        f"per event; {figures['cosmos_ru_per_s_aggregates']:,.0f} RU/s of it merge aggregates)",
+        f"  Cosmos DB {figures['cosmos_ru_per_s']:,.0f} RU/s on average, {figures['cosmos_ru_per_event']:.2f} RU per "
+        f"event: {figures['cosmos_ru_per_event_store']:.2f} to store, {figures['cosmos_ru_per_event_duplicates']:.2f} "
+        f"for {wl.duplicates} duplicates, {figures['cosmos_ru_per_event_aggregates']:.2f} for the aggregates; "
+        f"{figures['cosmos_requests_per_event']:.2f} requests per event",
+        f"  Aggregates: one fold a minute, the rows' only writer, folds {figures['fold_contributions']:,.0f} "
+        f"contributions into {figures['fold_rows']:,.0f} rows, each written once ({figures['fold_ru']:,.0f} RU, "
+        f"{figures['cosmos_ru_per_s_aggregates']:,.0f} RU/s); a row is written by "
+        f"{figures['aggregate_row_writes_per_row']:,.0f} folds in all",
         f"  Event Hubs {figures['event_hubs_throughput_units']:.0f} throughput units; "
         f"{figures['instances_busy']:.1f} Functions instances busy on average; "
         f"{figures['durable_actions_per_s']:,.0f} orchestration actions/s; "
@@ -157,6 +194,10 @@ def render(estimate: Estimate) -> str:
         out += ["", "Warnings:", *(f"  - {text}" for text in estimate.warnings)]
     out += ["", "Assumptions (docs/cost.md):", *(f"  - {text}" for text in estimate.assumptions)]
     return "\n".join(out)
+
+
+def _retention(days: float) -> str:
+    return f"events kept {days:g} days" if days else "events kept for ever"
 
 
 def _choice_text(estimate: Estimate) -> str:

@@ -103,6 +103,8 @@ def estimate_monthly(
     hours = prices.hours_per_month
     events = workload.events_per_second * seconds
     batches = events / workload.batch_size
+    folds = w.folds_per_month(seconds)
+    fold = w.fold(workload)
     lines: list[LineItem] = []
     warnings: list[str] = []
 
@@ -142,7 +144,7 @@ def estimate_monthly(
         "GB-s",
         "functions.flex.on_demand_gb_s",
     )
-    executions = batches * w.EXECUTIONS_PER_BATCH
+    executions = batches * w.EXECUTIONS_PER_BATCH + folds
     free_executions = p("functions.flex.on_demand_free_executions") or 0
     add(
         "Functions",
@@ -168,9 +170,10 @@ def estimate_monthly(
             "functions.flex.always_ready_execution_gb_s",
         )
 
-    # Cosmos DB
-    ru = w.ru_per_batch(workload)
-    ru_month = sum(ru.values()) * batches
+    # Cosmos DB: the events in transactional batches, the aggregate rows by the fold once a minute
+    ru = {key: value * batches for key, value in w.ru_per_batch(workload).items()}
+    ru["aggregates"] = fold.ru * folds
+    ru_month = sum(ru.values())
     ru_s = ru_month / seconds
     serverless_viable = ru_s * workload.peak_factor <= SERVERLESS_MAX_RU_S
     add(
@@ -201,21 +204,26 @@ def estimate_monthly(
             option="cosmos:autoscale",
         )
     )
-    stored_gb = events * workload.stored_ratio * w.document_bytes(workload) * w.COSMOS_STORAGE_OVERHEAD / 1e9
-    add(
-        "Cosmos DB",
-        "storage added this month",
-        stored_gb,
-        "GB-month",
-        "cosmos.storage_gb_month",
-        note="grows every month the events are kept",
-    )
-    merges_per_row_s = batches / seconds  # every batch merges into each current row
-    if merges_per_row_s > 20:
-        warnings.append(
-            f"Each aggregate row absorbs {merges_per_row_s:,.0f} batches/s, serialised on its etag, and grows to "
-            f"{2 * w.aggregate_row_bytes(workload) / 1024:,.0f} KB by the end of a window: expect 412 retries and "
-            "throttling; larger batches or per-batch contribution documents relieve it."
+    # No row is hot any more: the fold is the aggregates' only writer and writes each row once a minute
+    # (its rows and request units are in the figures).
+    stored_gb = w.stored_gb(workload, seconds)
+    if workload.retention_days:
+        add(
+            "Cosmos DB",
+            f"storage, {workload.retention_days:g} days of events",
+            stored_gb,
+            "GB-month",
+            "cosmos.storage_gb_month",
+            note=f"flat once the events container's TTL ({workload.retention_days:g} days) deletes as much as comes in",
+        )
+    else:
+        add(
+            "Cosmos DB",
+            "storage added this month",
+            stored_gb,
+            "GB-month",
+            "cosmos.storage_gb_month",
+            note="no TTL: grows every month the events are kept",
         )
 
     # Storage: data containers and the Event Hubs checkpoints (host storage)
@@ -230,8 +238,18 @@ def estimate_monthly(
     )
     add(
         "Storage",
+        "blob writes: contributions and their fold",
+        batches * w.CONTRIBUTION_WRITES_PER_BATCH
+        + folds * (w.BLOB_WRITES_PER_FOLD + w.blob_list_pages_per_fold(workload)),
+        "operations",
+        "storage.blob_hot_zrs.write_per_10k",
+        1e4,
+        note="per batch: pending/ and folded/ blobs; per fold: its record and the listing (deletes are free)",
+    )
+    add(
+        "Storage",
         "blob reads",
-        batches * w.BLOB_READS_PER_BATCH,
+        batches * (w.BLOB_READS_PER_BATCH + w.CONTRIBUTION_READS_PER_BATCH) + folds * w.BLOB_READS_PER_FOLD,
         "operations",
         "storage.blob_hot_zrs.read_per_10k",
         1e4,
@@ -291,7 +309,9 @@ def estimate_monthly(
     )
 
     # Monitoring
-    telemetry_gb = batches * w.telemetry_bytes_per_batch(workload) / 1e9
+    telemetry_gb = (
+        batches * w.telemetry_bytes_per_batch(workload) + folds * w.telemetry_bytes_per_fold(workload)
+    ) / 1e9
     free_gb = p("monitoring.free_gb_month") or 0
     add(
         "Monitoring",
@@ -318,7 +338,16 @@ def estimate_monthly(
         "event_hubs_throughput_units": tus,
         "cosmos_ru_per_s": ru_s,
         "cosmos_ru_per_event": ru_month / events,
-        "cosmos_ru_per_s_aggregates": ru["aggregates"] * batches / seconds,
+        "cosmos_ru_per_event_store": ru["store"] / events,
+        "cosmos_ru_per_event_duplicates": ru["duplicates"] / events,
+        "cosmos_ru_per_event_aggregates": ru["aggregates"] / events,
+        "cosmos_ru_per_s_aggregates": ru["aggregates"] / seconds,
+        "cosmos_requests_per_event": w.cosmos_requests_per_batch(workload) / workload.batch_size,
+        "cosmos_stored_gb": stored_gb,
+        "fold_rows": fold.rows,
+        "fold_ru": fold.ru,
+        "fold_contributions": fold.contributions,
+        "aggregate_row_writes_per_row": fold.folds_per_row,
         "durable_actions_per_s": actions_s,
         "telemetry_gb_per_month": telemetry_gb,
     }

@@ -31,11 +31,11 @@ def estimate_run_cost(
     Args:
         report: The run report; `received`, `orchestrations`, `activities` and `elapsed_s` are
             required; `stored`, `duplicates`, `dead_lettered`, `batch_size`, `window_minutes`,
-            `trigger_invocations` and `event_bytes` are used when present.
+            `trigger_invocations`, `aggregate_rows` and `event_bytes` are used when present.
         prices: The price table (default: the newest shipped).
         event_bytes: Average event size (default: the report's, else 700 bytes).
         memory_mb: Flex Consumption instance memory for the execution-time estimate.
-        tenants: Tenants in the data (aggregate rows per batch).
+        tenants: Tenants in the data (transactional batches per batch, aggregate rows per fold).
     """
     prices = prices or load_prices()
     received = int(report["received"])
@@ -50,7 +50,8 @@ def estimate_run_cost(
 
     triggers = int(report.get("trigger_invocations") or max(orchestrations, math.ceil(received / batch_size)))
     episodes = orchestrations + activities
-    executions = triggers + episodes + activities
+    folds = max(1, math.ceil(elapsed_s / 60 * w.FOLDS_PER_MINUTE))  # the fold timer's runs in Azure
+    executions = triggers + episodes + activities + folds
     memory_gb = memory_mb / 1024
     observed = {
         "events": received,
@@ -58,6 +59,7 @@ def estimate_run_cost(
         "orchestrations": orchestrations,
         "orchestrator_episodes": episodes,
         "activities": activities,
+        "folds": folds,
         "executions": executions,
         "elapsed_s": round(elapsed_s, 3),
         "events_per_s": round(received / elapsed_s, 1) if elapsed_s > 0 else 0.0,
@@ -74,13 +76,18 @@ def estimate_run_cost(
         tenants=tenants,
         window_minutes=int(report.get("window_minutes") or 1),
     )
-    doc = w.document_bytes(mix)
-    row = w.aggregate_row_bytes(mix)
+    fold = w.fold(mix)
+    # Each row the run touched is written at least once; a long run rewrites the current rows every fold.
+    row_writes = max(float(report.get("aggregate_rows") or 0), folds * fold.rows)
     ru = (
-        stored * w.write_ru(doc)
-        + duplicates * (w.DUPLICATE_CREATE_RU + w.read_ru(doc))
-        + orchestrations * w.aggregate_rows_per_batch(mix) * (w.read_ru(row) + w.write_ru(row))
+        stored * w.write_ru(w.document_bytes(mix))
+        + w.duplicate_ru_per_batch(mix) * received / batch_size
+        + (row_writes * fold.ru / fold.rows if fold.rows else 0.0)
     )
+    blob_writes = triggers * w.BLOB_WRITES_PER_BATCH + dead + orchestrations * w.CONTRIBUTION_WRITES_PER_BATCH
+    blob_reads = orchestrations * (w.BLOB_READS_PER_BATCH + w.CONTRIBUTION_READS_PER_BATCH)
+    blob_writes += folds * (w.BLOB_WRITES_PER_FOLD + 1)  # the fold record and one listing
+    blob_reads += folds * w.BLOB_READS_PER_FOLD
     p = prices.value
     costs: dict[str, float | None] = {
         "functions_executions": _usd(executions, p("functions.flex.executions_per_million"), 1e6),
@@ -90,15 +97,17 @@ def estimate_run_cost(
         ),
         "cosmos_serverless_ru": _usd(ru, p("cosmos.serverless_per_million_ru"), 1e6),
         "storage_blob_operations": _sum(
-            _usd(triggers * w.BLOB_WRITES_PER_BATCH + dead, p("storage.blob_hot_zrs.write_per_10k"), 1e4),
-            _usd(orchestrations * w.BLOB_READS_PER_BATCH, p("storage.blob_hot_zrs.read_per_10k"), 1e4),
+            _usd(blob_writes, p("storage.blob_hot_zrs.write_per_10k"), 1e4),
+            _usd(blob_reads, p("storage.blob_hot_zrs.read_per_10k"), 1e4),
         ),
         "durable_azure_storage": _sum(
             _usd(orchestrations * w.QUEUE_OPS_PER_BATCH, p("storage.queue_zrs.operations_per_10k"), 1e4),
             _usd(orchestrations * w.TABLE_TX_PER_BATCH, p("storage.table.transactions_per_10k"), 1e4),
         ),
         "monitoring": _usd(
-            (triggers * w.LOG_RECORDS_PER_BATCH + dead) * w.TELEMETRY_RECORD_BYTES / 1e9,
+            (triggers * w.LOG_RECORDS_PER_BATCH + dead + folds * w.LOG_RECORDS_PER_FOLD)
+            * w.TELEMETRY_RECORD_BYTES
+            / 1e9,
             p("monitoring.log_analytics_ingestion_gb"),
         ),
     }
