@@ -16,6 +16,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pipeline.aggregates import APPLIED_KEPT
+
 KB = 1024
 DUPLICATE_SHAPES = ("redelivered", "scattered")
 
@@ -163,9 +165,9 @@ ASSUMPTIONS: tuple[str, ...] = (
     "(the events container's TTL).",
     "Events are spread evenly over tenants and families, and a minute's event times evenly over the event "
     "spread; a redelivered duplicate fails its tenant's transactional batch, whose documents are then read.",
-    "The fold writes each row it touches once a minute; a row's `applied` list holds one fold id per fold "
-    f"that wrote it; {FOLD_ROW_READ_SHARE:.0%} of the existing rows it writes are read first (a cold cache: "
-    "an upper bound).",
+    "The fold writes each row it touches once a minute; a row's `applied` list holds the ids of the last "
+    f"{APPLIED_KEPT} folds that wrote it; {FOLD_ROW_READ_SHARE:.0%} of the existing rows it writes are read "
+    "first (a cold cache: an upper bound).",
     f"Durable Functions on Azure Storage: {QUEUE_OPS_PER_BATCH} queue operations and {TABLE_TX_PER_BATCH} "
     f"table transactions per orchestration, plus {DURABLE_BACKGROUND_OPS_PER_S:g} polling/lease operations/s.",
     "Flex Consumption bills instance memory while it executes: events x active ms per event x memory "
@@ -289,7 +291,7 @@ def fold(workload: Workload) -> Fold:
     rows = workload.tenants * workload.families * touched
     ever = -math.expm1(-per_series * workload.window_minutes / minutes)  # a window gets any event
     folds_per_row = max(1.0, touched * workload.window_minutes / minutes / ever) if ever > 0 else 1.0
-    row = AGGREGATE_ROW_BYTES + 0.5 * folds_per_row * FOLD_ID_BYTES
+    row = AGGREGATE_ROW_BYTES + min(0.5 * folds_per_row, APPLIED_KEPT) * FOLD_ID_BYTES  # the list is capped
     creates = 1 / folds_per_row
     write = rows * write_ru(row) * (creates + (1 - creates) * REPLACE_FACTOR)
     existing = 1 - creates  # rows written before: a cold cache reads them (after one refused batch per tenant)
