@@ -32,7 +32,7 @@ async def fold_aggregates(timer: func.TimerRequest) -> None:
     """Fold the pending contributions into the `aggregates` rows: the rows' only writer (a timer
     runs as a singleton across instances), so their writes never contend (`contributions.py`)."""
     runtime = current_runtime()
-    summary = await fold_pending(runtime.blobs, runtime.documents, runtime.rows)
+    summary = await fold_pending(runtime.blobs, runtime.documents)
     if summary.fold_id:
         log.info(
             "fold %s: %d contributions into %d rows (%d written again after their fold, dropped)%s",

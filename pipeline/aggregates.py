@@ -16,7 +16,6 @@ Values are kept as exact decimal text; rounding happens only on export.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Context, Decimal
@@ -164,42 +163,6 @@ def _row(key: WindowKey, stats: WindowStats, applied: list[str]) -> dict[str, An
     }
 
 
-class RowCache:
-    """The rows this process wrote last, with their etags, and a lock per tenant.
-
-    The fold is the rows' only writer, so a row this process wrote last is current and its replace goes
-    out without a read; a row it does not hold (new, or last written by a fold on another instance)
-    is read first. A stale entry (a fold elsewhere wrote the row since) costs one failed conditional
-    write (412) and a read, and can never cause a wrong result.
-    """
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._rows: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-        self._capacity = capacity
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    def get(self, key: WindowKey) -> dict[str, Any] | None:
-        row = self._rows.get((key.tenant_id, key.row_id))
-        if row is not None:
-            self._rows.move_to_end((key.tenant_id, key.row_id))
-        return row
-
-    def put(self, row: dict[str, Any]) -> None:
-        self._rows[(row["tenant_id"], row["id"])] = row
-        self._rows.move_to_end((row["tenant_id"], row["id"]))
-        while len(self._rows) > self._capacity:
-            self._rows.popitem(last=False)
-
-    def forget(self, key: WindowKey) -> None:
-        self._rows.pop((key.tenant_id, key.row_id), None)
-
-    def lock(self, tenant_id: str) -> asyncio.Lock:
-        lock = self._locks.get(tenant_id)
-        if lock is None:
-            lock = self._locks[tenant_id] = asyncio.Lock()
-        return lock
-
-
 _UNKNOWN: dict[str, Any] = {}  # a row whose state must be read before it can be written
 
 
@@ -207,33 +170,30 @@ async def apply_contributions(
     documents: DocumentStore,
     contribution_id: str,
     stats: dict[WindowKey, WindowStats],
-    *,
-    cache: RowCache | None = None,
 ) -> int:
     """Merge one contribution into every window row it touches, once; returns the rows changed.
 
     The rows of one tenant share a partition, so each tenant's changes go out together as transactional
-    batches: one request per tenant (per 100 rows) instead of one per row. The rows without a cached
-    copy are read first, by one query per tenant (per 100 rows), however cold the cache; then a row that does not
-    exist is created and one that does is replaced on its etag. Only another writer can make a write
+    batches: one request per tenant (per 100 rows) instead of one per row. The rows are read first, by
+    one query per tenant (per 100 rows); then a row that does not exist is created and one that does is
+    replaced on its etag. Only another writer can make a write
     fail (409, 412: none, while the fold is the only writer); the row is then read again for another
     round, as are the other writes of a batch that failed with it (424 on Azure).
     """
-    cache = cache if cache is not None else RowCache(capacity=0)
     by_tenant: dict[str, dict[WindowKey, WindowStats]] = {}
     for key, value in stats.items():
         by_tenant.setdefault(key.tenant_id, {})[key] = value
     changed = await asyncio.gather(
-        *(_apply_tenant(documents, contribution_id, tenant, rows, cache) for tenant, rows in by_tenant.items())
+        *(_apply_tenant(documents, contribution_id, tenant, rows) for tenant, rows in by_tenant.items())
     )
     return sum(changed)
 
 
 async def apply_contribution(
-    documents: DocumentStore, contribution_id: str, key: WindowKey, stats: WindowStats, cache: RowCache | None = None
+    documents: DocumentStore, contribution_id: str, key: WindowKey, stats: WindowStats
 ) -> bool:
     """Merge one contribution into one row, once. False when the row already had it."""
-    return await apply_contributions(documents, contribution_id, {key: stats}, cache=cache) == 1
+    return await apply_contributions(documents, contribution_id, {key: stats}) == 1
 
 
 async def _apply_tenant(
@@ -241,50 +201,45 @@ async def _apply_tenant(
     contribution_id: str,
     tenant_id: str,
     pending: dict[WindowKey, WindowStats],
-    cache: RowCache,
 ) -> int:
     pending = dict(pending)
     changed = 0
-    async with cache.lock(tenant_id):
-        # what the cache does not hold is read first: a create never guesses, so it never meets a row
-        known: dict[WindowKey, dict[str, Any] | None] = {key: cache.get(key) or _UNKNOWN for key in pending}
-        for _ in range(MAX_ROUNDS):
-            if not pending:
-                break
-            unknown = [key for key in pending if known[key] is _UNKNOWN]
-            if unknown:
-                rows = await documents.read_many(COSMOS_AGGREGATES, tenant_id, [key.row_id for key in unknown])
-                by_id = {row["id"]: row for row in rows}
-                known.update((key, by_id.get(key.row_id)) for key in unknown)
-            writes: list[tuple[WindowKey, BatchOperation]] = []
-            for key, contribution in list(pending.items()):
-                current = known[key]
-                if current is None:
-                    writes.append((key, BatchOperation("create", _row(key, contribution, [contribution_id]))))
-                elif contribution_id in current["applied"]:
-                    cache.put(current)
-                    del pending[key]  # applied by an earlier attempt
-                else:
-                    merged = WindowStats.from_json(_stats_fields(current))
-                    merged.merge(contribution)
-                    row = _row(key, merged, [*current["applied"], contribution_id])
-                    writes.append((key, BatchOperation("replace", row, current["_etag"])))
-            for chunk in _chunks(writes):
-                results = await documents.write_batch(COSMOS_AGGREGATES, tenant_id, [op for _, op in chunk])
-                for (key, _), result in zip(chunk, results, strict=True):
-                    if result.ok and result.doc is not None:
-                        cache.put(result.doc)
-                        del pending[key]
-                        changed += 1
-                    elif result.status in (CONFLICT, PRECONDITION_FAILED, NOT_FOUND):
-                        cache.forget(key)  # the row changed since it was read (or cached): read it again
-                        known[key] = _UNKNOWN
-                    elif result.status == NOT_ATTEMPTED:
-                        pass  # written again in the next round, as it was
-                    else:
-                        raise RuntimeError(f"writing aggregate row {key.row_id} of {tenant_id} failed: {result.status}")
-        if pending:  # the rows kept changing (or the store misbehaves): the next fold tries again
-            raise TransientError(f"{len(pending)} aggregate rows of {tenant_id} unwritten after {MAX_ROUNDS} rounds")
+    # Every row is read first (one query per 100 rows), so a create never meets a row: the fold writes
+    # rows once a minute, on whichever instance holds its lease, so a row remembered from an earlier
+    # fold may have been written by another instance since.
+    known: dict[WindowKey, dict[str, Any] | None] = dict.fromkeys(pending, _UNKNOWN)
+    for _ in range(MAX_ROUNDS):
+        if not pending:
+            break
+        unknown = [key for key in pending if known[key] is _UNKNOWN]
+        if unknown:
+            rows = await documents.read_many(COSMOS_AGGREGATES, tenant_id, [key.row_id for key in unknown])
+            by_id = {row["id"]: row for row in rows}
+            known.update((key, by_id.get(key.row_id)) for key in unknown)
+        writes: list[tuple[WindowKey, BatchOperation]] = []
+        for key, contribution in list(pending.items()):
+            current = known[key]
+            if current is None:
+                writes.append((key, BatchOperation("create", _row(key, contribution, [contribution_id]))))
+            elif contribution_id in current["applied"]:
+                del pending[key]  # applied by an earlier attempt
+            else:
+                merged = WindowStats.from_json(_stats_fields(current))
+                merged.merge(contribution)
+                row = _row(key, merged, [*current["applied"], contribution_id])
+                writes.append((key, BatchOperation("replace", row, current["_etag"])))
+        for chunk in _chunks(writes):
+            results = await documents.write_batch(COSMOS_AGGREGATES, tenant_id, [op for _, op in chunk])
+            for (key, _), result in zip(chunk, results, strict=True):
+                if result.ok:
+                    del pending[key]
+                    changed += 1
+                elif result.status in (CONFLICT, PRECONDITION_FAILED, NOT_FOUND):
+                    known[key] = _UNKNOWN  # another writer changed the row since it was read: read it again
+                elif result.status != NOT_ATTEMPTED:  # (not attempted: written again in the next round)
+                    raise RuntimeError(f"writing aggregate row {key.row_id} of {tenant_id} failed: {result.status}")
+    if pending:  # the rows kept changing (or the store misbehaves): the next fold tries again
+        raise TransientError(f"{len(pending)} aggregate rows of {tenant_id} unwritten after {MAX_ROUNDS} rounds")
     return changed
 
 

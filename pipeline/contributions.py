@@ -35,7 +35,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pipeline.aggregates import (
-    RowCache,
     WindowKey,
     WindowStats,
     apply_contributions,
@@ -82,7 +81,7 @@ class FoldSummary:
     resumed: bool = False  # finished a fold an earlier run had started
 
 
-async def fold_pending(blobs: BlobStore, documents: DocumentStore, cache: RowCache | None = None) -> FoldSummary:
+async def fold_pending(blobs: BlobStore, documents: DocumentStore) -> FoldSummary:
     """Fold every pending contribution into the aggregate rows, once. One caller at a time.
 
     A fold an earlier call left unfinished (its record is still there) is finished first; then what is
@@ -92,7 +91,7 @@ async def fold_pending(blobs: BlobStore, documents: DocumentStore, cache: RowCac
     interrupted = await blobs.get(CONTAINER_CONTRIBUTIONS, CURRENT_FOLD)
     if interrupted is not None:
         summary.resumed = True
-        await _finish(blobs, documents, json.loads(interrupted), cache, summary)
+        await _finish(blobs, documents, json.loads(interrupted), summary)
     record = await _plan(blobs)
     if record is not None:
         if not await blobs.put_new(CONTAINER_CONTRIBUTIONS, CURRENT_FOLD, json.dumps(record).encode()):
@@ -102,19 +101,17 @@ async def fold_pending(blobs: BlobStore, documents: DocumentStore, cache: RowCac
             if recorded is None:
                 return summary  # that fold has finished meanwhile: what is left waits for the next tick
             record = json.loads(recorded)
-        await _finish(blobs, documents, record, cache, summary)
+        await _finish(blobs, documents, record, summary)
     return summary
 
 
-async def _finish(
-    blobs: BlobStore, documents: DocumentStore, record: dict[str, Any], cache: RowCache | None, summary: FoldSummary
-) -> None:
+async def _finish(blobs: BlobStore, documents: DocumentStore, record: dict[str, Any], summary: FoldSummary) -> None:
     """Apply a recorded fold to the rows, mark its contributions folded, and clear it (safe to repeat)."""
     sums: dict[WindowKey, WindowStats] = contributions_from_json(record["rows"])
     summary.fold_id = record["fold"]
     summary.contributions += len(record["contributions"])
     summary.dropped += len(record["dropped"])
-    summary.rows_changed += await apply_contributions(documents, record["fold"], sums, cache=cache)
+    summary.rows_changed += await apply_contributions(documents, record["fold"], sums)
     await _each(record["contributions"], lambda cid: blobs.put(CONTAINER_CONTRIBUTIONS, folded_blob(cid), b""))
     await _each(
         [*record["contributions"], *record["dropped"]],

@@ -7,9 +7,9 @@ the local runner one per run, tests several. Keying the cache by loop keeps each
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from pipeline.aggregates import AGGREGATES_PARTITION_KEY, RowCache
+from pipeline.aggregates import AGGREGATES_PARTITION_KEY
 from pipeline.persist import EVENTS_PARTITION_KEY, STORE_CONCURRENCY
 from pipeline.reference import ReferenceCache
 from pipeline.settings import BLOB_CONTAINERS, COSMOS_AGGREGATES, COSMOS_EVENTS, Settings
@@ -24,7 +24,6 @@ class Runtime:
     blobs: BlobStore
     documents: DocumentStore
     reference: ReferenceCache
-    rows: RowCache = field(default_factory=RowCache)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pipeline.aggregates import RowCache, WindowKey, WindowStats, apply_contributions
+from pipeline.aggregates import WindowKey, WindowStats, apply_contributions
 from pipeline.runtime import Runtime
 from pipeline.settings import COSMOS_AGGREGATES, Settings
 from pipeline.stores.base import NOT_ATTEMPTED, PRECONDITION_FAILED, BatchOperation
@@ -38,19 +38,19 @@ async def test_a_batch_reports_each_operation_and_stops_at_the_first_failure():
 
 
 async def test_racing_workers_on_one_tenant_lose_nothing():
-    """Two workers with their own caches interleave batches over overlapping rows; every batch lands once."""
+    """Two writers interleave contributions over overlapping rows (two folds at once, should the timer's
+    lease lapse); every contribution lands once."""
     import asyncio
 
     runtimes = [Runtime.from_settings(Settings.local_emulators()) for _ in range(2)]
     try:
         await runtimes[0].ensure_stores()
         keys = [WindowKey("acme", "page.viewed", f"2026-11-01T10:{m:02d}:00Z", 1) for m in range(20)]
-        caches = [RowCache(), RowCache()]
 
         async def worker(n: int) -> None:
             for b in range(10):
                 stats = {k: WindowStats.of(Decimal(b)) for k in keys[(b + n) % 5 :: 2]}
-                await apply_contributions(runtimes[n].documents, f"w{n}-b{b}", stats, cache=caches[n])
+                await apply_contributions(runtimes[n].documents, f"w{n}-b{b}", stats)
 
         await asyncio.gather(worker(0), worker(1))
         rows = {r["id"]: r for r in await runtimes[0].documents.query_all(COSMOS_AGGREGATES)}

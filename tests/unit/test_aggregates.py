@@ -2,7 +2,6 @@ import asyncio
 from decimal import Decimal
 
 from pipeline.aggregates import (
-    RowCache,
     WindowKey,
     WindowStats,
     apply_contribution,
@@ -75,21 +74,42 @@ def test_export_rounds_half_even_to_two_decimals():
     assert csv_row(row)[5:] == ["0.12", "-0.14", "2.50"]
 
 
-async def test_a_tenants_rows_travel_as_one_batch_and_a_stale_cache_costs_a_read_not_a_wrong_row():
+async def test_a_tenants_rows_are_read_with_one_query_and_written_as_one_batch_once_per_contribution():
     documents = await store()
-    cache = RowCache()
     keys = [WindowKey("acme", "order.placed", f"2026-11-01T10:{m:02d}:00Z", 1) for m in range(30)]
     first = {k: WindowStats.of(Decimal(1)) for k in keys}
-    assert await apply_contributions(documents, "b1", first, cache=cache) == 30
-    other_worker = RowCache()  # knows nothing: its creates conflict, it reads and replaces
-    assert await apply_contributions(documents, "b2", {keys[3]: WindowStats.of(Decimal(5))}, cache=other_worker) == 1
-    # this worker's cached etag of keys[3] is stale now; the batch must still land exactly
-    assert await apply_contributions(documents, "b3", first, cache=cache) == 30
-    assert await apply_contributions(documents, "b3", first, cache=cache) == 0  # a retry changes nothing
+    assert await apply_contributions(documents, "b1", first) == 30
+    assert await apply_contributions(documents, "b2", {keys[3]: WindowStats.of(Decimal(5))}) == 1
+    assert await apply_contributions(documents, "b3", first) == 30
+    assert await apply_contributions(documents, "b3", first) == 0  # a retry changes nothing
     rows = {row["id"]: row for row in await documents.query_all("aggregates")}
     assert rows[keys[3].row_id]["event_count"] == 3 and rows[keys[3].row_id]["value_sum"] == "7"
     assert rows[keys[3].row_id]["applied"] == ["b1", "b2", "b3"]
     assert all(rows[k.row_id]["event_count"] == 2 for k in keys if k != keys[3])
+
+
+class RacingStore(MemoryDocumentStore):
+    """Another writer replaces one row between this writer's read and its write, once."""
+
+    raced = False
+
+    async def read_many(self, container, partition_key, doc_ids):  # type: ignore[no-untyped-def]
+        found = await super().read_many(container, partition_key, doc_ids)
+        if not self.raced and found:
+            self.raced = True
+            row = dict(found[0])
+            await self.replace(container, {**row, "event_count": row["event_count"] + 1}, etag=row["_etag"])
+        return found
+
+
+async def test_a_row_another_writer_changed_since_it_was_read_is_read_again_not_overwritten():
+    documents = RacingStore()
+    await documents.ensure_containers({"aggregates": "/tenant_id"})
+    key = WindowKey("acme", "order.placed", "2026-11-01T10:00:00Z", 1)
+    await apply_contributions(documents, "b1", {key: WindowStats.of(Decimal(1))})
+    assert await apply_contributions(documents, "b2", {key: WindowStats.of(Decimal(1))}) == 1
+    (row,) = await documents.query_all("aggregates")
+    assert row["event_count"] == 3  # b1, the other writer's +1, b2
 
 
 async def test_the_memory_store_applies_a_batch_all_or_none_as_azure_does():

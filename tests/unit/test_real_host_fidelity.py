@@ -22,7 +22,7 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from function_app import app
-from pipeline.aggregates import RowCache, WindowKey, WindowStats, apply_contributions, contributions
+from pipeline.aggregates import WindowKey, WindowStats, apply_contributions, contributions
 from pipeline.contributions import fold_pending
 from pipeline.enrich import document_id
 from pipeline.errors import TransientError
@@ -385,7 +385,7 @@ async def test_fail_after_curate_keeps_curates_dead_letters_and_writes_no_second
     await _aggregates_match_documents(blobs, documents)
 
 
-# -- 7. aggregate writes from a cold cache ------------------------------------------------------------
+# -- 7. aggregate writes on a fresh instance ------------------------------------------------------------
 
 
 class CountingDocuments(MemoryDocumentStore):
@@ -406,15 +406,15 @@ class CountingDocuments(MemoryDocumentStore):
         return await super().write_batch(container, partition_key, operations)
 
 
-async def test_a_cold_cache_costs_one_query_per_tenant_not_a_read_per_existing_row() -> None:
+async def test_a_fold_reads_a_tenants_rows_with_one_query_not_a_read_per_row() -> None:
     documents = CountingDocuments()
     await documents.ensure_containers({COSMOS_AGGREGATES: "/tenant_id"})
     keys = [WindowKey("acme", "page.viewed", f"2026-11-01T10:{m:02d}:00Z", 1) for m in range(30)]
     stats = {key: WindowStats.of(Decimal(1)) for key in keys}
-    await apply_contributions(documents, "first", stats, cache=RowCache())
+    await apply_contributions(documents, "first", stats)
     documents.requests.clear()
 
-    changed = await apply_contributions(documents, "second", stats, cache=RowCache())  # a fresh instance
+    changed = await apply_contributions(documents, "second", stats)  # a fold on a fresh instance
 
     assert changed == 30
     assert documents.requests == {"batch": 1, "query": 1}
