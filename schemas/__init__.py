@@ -6,7 +6,8 @@ The modules read in the order an event flows through them: ``limits`` (the raw b
 ``envelope`` (with ``strict``, ``uris``, ``timestamps``) → ``types/`` (with ``numbers``,
 ``money``, ``registration``) → ``registry`` (with ``fast``, ``event``) → ``validation`` (with
 ``classify``) → ``reasons``. Beside them: ``curated`` and ``reference`` (documents the later
-stages read and write), ``export``, ``catalog`` and ``compat`` (the published JSON Schemas).
+stages read and write), ``export``, ``catalog`` and ``compat`` (with ``narrowing`` and
+``json_schema``: the published JSON Schemas and their compatibility).
 """
 
 from schemas.event import EventData, ValidEvent
