@@ -2,13 +2,18 @@
 
 ``validate_event`` turns one raw event into a normalised :class:`ValidEvent` or a
 :class:`Rejection` whose :class:`Reason` is the first failing check in the contract's order.
+The modules read in the order an event flows through them: ``limits`` (the raw bytes) →
+``envelope`` (with ``strict``, ``uris``, ``timestamps``) → ``types/`` (with ``numbers``,
+``money``, ``registration``) → ``registry`` (with ``fast``, ``event``) → ``validation`` (with
+``classify``) → ``reasons``. Beside them: ``curated`` and ``reference`` (documents the later
+stages read and write), ``export``, ``catalog`` and ``compat`` (with ``narrowing`` and
+``json_schema``: the published JSON Schemas and their compatibility).
 """
 
 from schemas.event import EventData, ValidEvent
 from schemas.limits import MAX_DEPTH, MAX_EVENT_BYTES
-from schemas.reasons import Reason
+from schemas.reasons import Reason, Rejection
 from schemas.registry import FAMILIES, REGISTRY, RegisteredType, plain_model
-from schemas.rejection import Rejection
 from schemas.types.device_reading import DeviceReading
 from schemas.types.order_placed import OrderItem, OrderPlaced
 from schemas.types.page_viewed import PageViewed

@@ -1,19 +1,19 @@
-"""Naming the reason for an event that the wire model refused.
+"""Naming the reason for an event that the wire model refused: the general path's check-by-check search.
 
-The happy path runs one pydantic validation. When it fails, the event is examined again,
-check by check in the contract's order, so that the *first* failing check names the
-reason across the whole event (a missing field outranks an invalid one anywhere else, an
-unknown type outranks every invalid field, and so on).
+The event is examined again, check by check in the contract's order, so that the *first*
+failing check names the reason across the whole event (a missing field outranks an invalid
+one anywhere else, an unknown type outranks every invalid field, and so on); pydantic's errors
+become the contract's ``(loc, msg)`` entries.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import from_json
 
 from schemas.envelope import (
     CONTEXT_ATTRIBUTES,
@@ -22,11 +22,9 @@ from schemas.envelope import (
     AnyTypeEnvelope,
     extension_name_errors,
 )
-from schemas.errors import describe
 from schemas.numbers import load_exact
-from schemas.reasons import Reason
+from schemas.reasons import Reason, Rejection
 from schemas.registry import REGISTRY, RegisteredType
-from schemas.rejection import Rejection
 from schemas.timestamps import TIME_RE, TimeFormatError, parse_rfc3339
 
 _JSON_KINDS = {
@@ -38,20 +36,6 @@ _JSON_KINDS = {
     float: "a number",
     type(None): "null",
 }
-
-
-def classify(raw: bytes, error: ValidationError) -> Rejection:
-    """The rejection for a size-, encoding- and depth-checked event the wire model refused."""
-    try:
-        event = from_json(raw, allow_inf_nan=False)
-    except ValueError as exc:
-        return malformed_json(exc)
-    return classify_parsed(event, raw, error)
-
-
-def classify_parsed(event: Any, raw: bytes, error: ValidationError) -> Rejection:
-    """Checks 5-9 of the contract on the parsed event."""
-    return classify_structure(event) or classify_fields(event, raw, error)
 
 
 def classify_fields(event: dict[str, Any], raw: bytes, error: ValidationError) -> Rejection:
@@ -147,26 +131,6 @@ def missing_fields(model: type[BaseModel], value: dict[str, Any], loc: str) -> l
     return found
 
 
-def is_required(model: type[BaseModel], path: tuple[int | str, ...]) -> bool | None:
-    """Whether ``path`` inside a ``model`` value names a required field, as :func:`missing_fields`
-    sees it: ``False`` for an optional field or a list element, ``None`` when it names neither."""
-    shape = next((shape for shape in _field_shapes(model) if shape[0] == path[0]), None) if path else None
-    if shape is None:
-        return None
-    _, required, nested = shape
-    rest = path[1:]
-    if not rest:
-        return required
-    if nested is None:
-        return None
-    inner, is_list = nested
-    if not is_list:
-        return is_required(inner, rest)
-    if type(rest[0]) is not int:
-        return None
-    return False if len(rest) == 1 else is_required(inner, rest[1:])
-
-
 @cache
 def _field_shapes(model: type[BaseModel]) -> tuple[tuple[str, bool, tuple[type[BaseModel], bool] | None], ...]:
     """``(name, required, nested model)`` of each field of ``model`` (models do not change)."""
@@ -230,3 +194,51 @@ def invalid_fields(
             ("", "the event does not match its schema")
         ]
     return errors
+
+
+#: Messages for fields whose pattern means nothing to a producer when printed.
+_PATTERN_MESSAGES = {
+    "source": "must be a URI-reference (RFC 3986) such as /shop/orders or https://shop.contoso.com/orders",
+    "time": "must be an RFC 3339 date-time with seconds and an explicit offset, "
+    "like 2026-11-01T12:30:00Z or 2026-11-01T13:30:00.250+01:00",
+    "tenantid": "must be 3-40 characters of a-z, 0-9 and '-', starting and ending with a letter or a digit",
+    "datacontenttype": "must be application/json, optionally with parameters such as charset=utf-8",
+    "dataschema": "must be an absolute URI (RFC 3986) such as https://schemas.contoso.com/order/v2",
+    "currency": "must be three upper-case letters (ISO 4217) such as EUR",
+    "url": "must be an absolute http or https URL with a host",
+    "referrer": "must be an absolute http or https URL with a host",
+}
+
+_OBJECT_EXPECTED = frozenset({"model_type", "dict_type", "model_attributes_type"})
+
+
+def describe(error: ValidationError, tags: Collection[str] = ()) -> list[tuple[str, str]]:
+    """``(loc, msg)`` pairs for a pydantic error, in pydantic's order.
+
+    Args:
+        error: The validation error.
+        tags: Discriminator values that pydantic puts first in the location of errors
+            inside a tagged union; they are dropped.
+    """
+    out = []
+    for detail in error.errors(include_url=False, include_input=False, include_context=False):
+        loc = detail["loc"]
+        if loc and loc[0] in tags:
+            loc = loc[1:]
+        kind = detail["type"]
+        field = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        if kind.startswith("union_tag"):
+            out.append(("type", "must be a non-empty string naming a registered event type"))
+            continue
+        if kind == "string_pattern_mismatch":
+            msg = _PATTERN_MESSAGES.get(field, "does not have the required format")
+        elif kind == "extra_forbidden":
+            msg = "is not a field of this event type (new fields need a new registered type version)"
+        elif kind in _OBJECT_EXPECTED:
+            msg = "must be a JSON object"
+        elif kind == "missing":
+            msg = "is required"
+        else:
+            msg = detail["msg"]
+        out.append((".".join(map(str, loc)), msg))
+    return out

@@ -1,22 +1,18 @@
-"""Building blocks of the one-pass validator: pydantic core schemas that build the stored shapes.
+"""Building blocks of the one-pass schema: core schemas that check the wire contract and build stored shapes.
 
 The wire models (``schemas/envelope.py``, ``schemas/types/*.py``) say what producers may send;
 their JSON Schemas are published and the error messages come from them. The *one-pass* schema
-(``schemas.registry.EVENT_ADAPTER``) is derived from them: the same constraints, field for
-field, but its models are the stored ones (``ValidEvent``, ``OrderPlaced``, ``DeviceReading``),
-so that pydantic-core builds the normalised event while it validates. Amounts and measures
-become canonical ``Decimal`` values through a cache lookup that is a C call when the value is
-cached (a ``dict`` whose ``__missing__`` converts, in Python, on a miss).
+(``schemas.registry.EVENT_ADAPTER``) is derived from them: the same constraints, field for field,
+but its models are the stored ones (``ValidEvent``, ``OrderPlaced``, ``DeviceReading``), so that
+pydantic-core builds the normalised event while it validates.
 
-A one-pass schema may be *stricter* than the contract, never more lenient: whatever it cannot
-decide exactly (a zero or subnormal float, an amount far from the common range, a leap second)
-makes it refuse the event (:class:`SlowPath`), and ``schemas.validate_event`` then takes the
-general path, which decides every event exactly as the contract says.
+It may be stricter than the contract, never more lenient: whatever it cannot decide exactly (a
+zero or subnormal float, an amount beyond the limits, a leap second) it refuses by raising
+:class:`SlowPath`, and ``schemas.validate_event`` then takes the exact general path.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -27,57 +23,18 @@ from pydantic_core import core_schema as cs
 
 from schemas.timestamps import normalise_matched
 
-__all__ = [
-    "BrokenRule",
-    "SlowPath",
-    "building",
-    "constant_field",
-    "converted",
-    "exact_zeros",
-    "model_schema_of",
-    "utc_time",
-    "zeros_are_exact",
-]
-
 
 class SlowPath(ValueError):
     """The one-pass schema cannot decide this event exactly: it refuses it (a ``ValueError``
     raised in a validator becomes a ``ValidationError``) and the general path decides."""
 
 
-class BrokenRule(ValueError):
-    """A business rule of the stored ``data`` does not hold: the one-pass schema refuses the event.
-
-    It carries the rule's ``(loc, msg)`` errors, so that when it is the event's only error
-    (every field valid) :func:`schemas.validate_event` names the reason without the general path.
-    """
-
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        super().__init__("a business rule does not hold")
-        self.errors = errors
-
-
-_ZEROS = threading.local()
-
-
-@contextmanager
-def exact_zeros() -> Iterator[None]:
-    """Within it (in this thread) the one-pass lookups take a float zero for an exact zero.
-
-    A zero float may come from a literal that underflowed (``1e-400``), so the lookups refuse it
-    (:class:`SlowPath`); an event refused only for that, whose text holds no literal that could
-    underflow, is validated again inside this context (``schemas.validation``).
-    """
-    _ZEROS.exact = True
-    try:
-        yield
-    finally:
-        _ZEROS.exact = False
-
-
-def zeros_are_exact() -> bool:
-    """Whether :func:`exact_zeros` is open in this thread (read only when a lookup misses)."""
-    return getattr(_ZEROS, "exact", False)
+def model_schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """An editable copy of ``model``'s core schema (a ``model`` schema, without refs)."""
+    schema = _copy(model.__pydantic_core_schema__)
+    if schema.get("type") != "model" or schema["schema"].get("type") != "model-fields":
+        raise TypeError(f"{model.__name__} has no plain model schema")
+    return schema  # type: ignore[no-any-return]
 
 
 def _copy(schema: Any) -> Any:
@@ -89,17 +46,31 @@ def _copy(schema: Any) -> Any:
     return schema
 
 
-def model_schema_of(model: type[BaseModel]) -> dict[str, Any]:
-    """An editable copy of ``model``'s core schema (a ``model`` schema, without refs)."""
-    schema = _copy(model.__pydantic_core_schema__)
-    if schema.get("type") != "model" or schema["schema"].get("type") != "model-fields":
-        raise TypeError(f"{model.__name__} has no plain model schema")
-    return schema  # type: ignore[no-any-return]
-
-
 def converted(convert: Callable[[Any], Any], schema: CoreSchema) -> CoreSchema:
-    """``schema``, then ``convert`` on its result (a C callable keeps this in pydantic-core)."""
+    """``schema``, then ``convert`` on its result."""
     return cs.no_info_after_validator_function(convert, schema)
+
+
+class _Remembered(dict[Any, Any]):
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value: Any) -> Any:
+        result = self.convert(value)
+        if len(self) >= 8192:
+            self.clear()
+        self[value] = result
+        return result
+
+
+def remembered(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert``, remembering its results by value (up to 8192 of them; a refusal is not kept).
+
+    Kept because amounts and measures repeat: a remembered value costs pydantic-core one dict
+    lookup in C instead of a call to Python, about 2 µs per amount.
+    """
+    return _Remembered(convert).__getitem__
 
 
 def _refuse(value: Any) -> NoReturn:
@@ -151,16 +122,13 @@ def building(schema: CoreSchema) -> Iterator[None]:
 
 
 def utc_time(text: str) -> str:
-    """The canonical UTC text of a wire ``time``: the one-pass schema's after-validator for it.
-
-    That of :func:`schemas.timestamps.normalise_matched` (which answers the common spellings
-    first: already canonical, or an offset whose UTC minute is cached), refusing a time that it
-    can only decide as an instant.
+    """The canonical UTC text of a wire ``time`` (the one-pass schema's after-validator for it).
 
     Raises:
         TimeFormatError: (a ``ValueError``: the event is refused) for a date the month lacks
             or a misplaced leap second.
-        SlowPath: for a leap second or a year that ``datetime`` cannot hold.
+        SlowPath: for a time that only the instant can decide (a leap second, a year that
+            ``datetime`` cannot hold), which the fast path's range check on the text cannot judge.
     """
     canonical, epoch_ns = normalise_matched(text)
     if epoch_ns is not None:

@@ -23,8 +23,6 @@ def exceeds_depth(raw: bytes, limit: int = MAX_DEPTH) -> bool:
     every ``{``/``[`` opens a level and every ``}``/``]`` closes one. The quotes, backslashes
     and brackets it looks at are ASCII, so UTF-8 text can be scanned as bytes.
     """
-    if raw.count(b"{") + raw.count(b"[") <= limit:
-        return False
     brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", raw))
     depth = 0
     for byte in brackets:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from functools import reduce
-from operator import attrgetter
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
 from pydantic import Field, PlainSerializer, StrictFloat, StringConstraints, WithJsonSchema
 
-from schemas.fast import SlowPath, zeros_are_exact
-from schemas.numbers import EXACT, float_text, plain, to_decimal
+from schemas.fast import SlowPath, remembered
+from schemas.numbers import EXACT, MIN_NORMAL, plain
 from schemas.strict import OneOf
 
 #: The decimal-string spelling of an amount (ASCII digits only).
@@ -57,96 +55,23 @@ Money = Annotated[
 
 _HUNDREDTH = Decimal("0.01")
 _ZERO = Decimal("0.00")
-_CACHE_LIMIT = 8192
-_add_exactly = EXACT.add
 
 
 class MoneyError(ValueError):
     """An amount that is negative or beyond the implementation limits."""
 
 
-def canonical_money(value: Any) -> Decimal:
-    """The canonical Decimal of an amount given as float, int, Decimal or decimal string.
+def canonical_money(value: Decimal | float | int | str) -> Decimal:
+    """The canonical Decimal of an amount: a literal's ``Decimal``, an int, a money string, or a
+    float taken as its shortest literal (``repr``).
 
     Raises:
         MoneyError: when the amount is negative or outside the implementation limits.
-        NeedsExact: for a float that may not be its literal (see :mod:`schemas.numbers`).
     """
-    kind = type(value)
-    if kind is float or kind is str:
-        hit = _CACHE.get(value)
-        if hit is not None:
-            return hit
-        # float_text raises NeedsExact for zero and subnormals, which are never cached
-        text = float_text(value) if kind is float else value
-        result = _canonical_text(text) if text is not None else None
-        if result is None:
-            result = _canonical(Decimal(value if kind is str else repr(value)))
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[value] = result
-        return result
-    return _canonical(to_decimal(value))
-
-
-def cached_money(value: Any) -> Decimal | None:
-    """:func:`canonical_money` of a float or string already worked out, else ``None``."""
-    kind = type(value)
-    if kind is float or kind is str:
-        return _CACHE.get(value)
-    return None
-
-
-class _MoneyLookup(dict[Any, Decimal]):
-    """The canonical amounts already worked out, by wire value (float or string).
-
-    Indexing it is the one-pass validator's after-validator for amounts (a C call when the
-    value is cached); a value not cached yet is converted by ``__missing__``.
-    """
-
-    def __missing__(self, value: Any) -> Decimal:
-        # Adding 0.00 exactly gives at least two decimals and keeps every digit: the canonical
-        # form, since neither a float's shortest repr nor a money string (at most two decimals)
-        # has zeros beyond the second decimal that the canonical form would drop.
-        kind = type(value)
-        if kind is float and 1e-80 < value < 1e80:  # not zero or subnormal (a literal may underflow)
-            amount = _add_exactly(_ZERO, Decimal(repr(value)))
-        elif kind is str and len(value) <= 80:
-            amount = _add_exactly(_ZERO, Decimal(value))
-        elif value is None or (kind is float and value == 0 and zeros_are_exact()):
-            return _ZERO  # a discount sent as null, or an exact zero (not cached: it is not exact elsewhere)
-        else:  # beyond the common range: the general path applies every limit
-            raise SlowPath
-        if len(self) >= _CACHE_LIMIT:
-            self.clear()
-        self[value] = amount
-        return amount
-
-
-_CACHE = _MoneyLookup()
-#: ``MONEY_LOOKUP[value]``: the canonical amount of a wire amount (a float, a money string, or
-#: ``None`` for a discount sent as null), for the one-pass validator (:mod:`schemas.fast`); valid
-#: when the event's floats are their literals. Raises :class:`schemas.fast.SlowPath` for an amount
-#: that the general path must judge (zero, unless :func:`schemas.fast.exact_zeros` is open;
-#: subnormal, or far from the common range).
-MONEY_LOOKUP = _CACHE
-
-
-def _canonical_text(text: str) -> Decimal | None:
-    """Canonical amount from plain decimal text (``12``, ``12.5``, ``12.500``), or ``None``."""
-    whole, _, fraction = text.partition(".")
-    if len(whole) > 30 or not whole.isdigit():
-        return None
-    fraction = fraction.rstrip("0")
-    if len(fraction) < 2:
-        fraction = fraction.ljust(2, "0")
-    return Decimal(whole + "." + fraction)
-
-
-def _canonical(amount: Decimal) -> Decimal:
-    if not amount.is_finite():
-        raise MoneyError(MONEY_MESSAGE)
-    if amount < 0:
+    if isinstance(value, float):
+        value = repr(value)
+    amount = value if isinstance(value, Decimal) else Decimal(value)
+    if not amount.is_finite() or amount < 0:
         raise MoneyError(MONEY_MESSAGE)
     if not amount:
         return _ZERO
@@ -163,6 +88,28 @@ def _canonical(amount: Decimal) -> Decimal:
     return normal
 
 
+def one_pass_amount(value: float | str | None) -> Decimal:
+    """:func:`canonical_money` of a wire amount as the one-pass schema sees it: a float whose
+    literal had at most 15 significant digits, a money string, or ``None`` (a discount sent as null).
+
+    Raises:
+        SlowPath: for a zero or subnormal float (its literal may have underflowed) and for an
+            amount beyond the limits: the general path judges them on their literals.
+    """
+    if value is None:
+        return _ZERO
+    if type(value) is float and -MIN_NORMAL < value < MIN_NORMAL:
+        raise SlowPath
+    try:
+        return canonical_money(value)
+    except MoneyError:
+        raise SlowPath from None
+
+
+#: :func:`one_pass_amount`, remembered: the one-pass schema's after-validator for amounts.
+AMOUNT_LOOKUP = remembered(one_pass_amount)
+
+
 class _Line(Protocol):
     quantity: int
     unit_price: Decimal
@@ -170,11 +117,7 @@ class _Line(Protocol):
 
 def net_total(items: Sequence[_Line], discount: Decimal) -> Decimal:
     """``sum(quantity * unit_price) - discount``, computed exactly."""
-    products = map(_multiply_exactly, map(_unit_price, items), map(_quantity, items))
-    return _subtract_exactly(reduce(_add_exactly, products, _ZERO), discount)
-
-
-_multiply_exactly = EXACT.multiply
-_subtract_exactly = EXACT.subtract
-_unit_price = attrgetter("unit_price")
-_quantity = attrgetter("quantity")
+    gross = _ZERO
+    for item in items:
+        gross = EXACT.add(gross, EXACT.multiply(item.unit_price, item.quantity))
+    return EXACT.subtract(gross, discount)

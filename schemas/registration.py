@@ -22,9 +22,10 @@ from pydantic_core import CoreSchema
 
 from schemas.envelope import WireEnvelope, envelope_for
 
-#: Turns validated wire data (and, when needed, its exact-decimal parse) into the stored
-#: shape, or returns ``(loc, msg)`` errors found while doing so.
-Normaliser = Callable[[Any, "dict[str, Any] | None"], Any]
+#: Turns validated wire data and, for a type with decimals, the same ``data`` parsed with every
+#: number as the exact ``Decimal`` of its literal (else ``None``) into the stored shape, or
+#: returns the ``(loc, msg)`` errors found while doing so.
+Normaliser = Callable[[Any, Any], Any]
 
 #: ``<reverse-DNS name>.v<version>``: the version is part of the type name, as CloudEvents advises.
 TYPE_NAME_PATTERN = r"^[a-z0-9]+(?:\.[a-z0-9_]+)+\.v([1-9][0-9]*)$"
@@ -67,15 +68,16 @@ class RegisteredType:
         name: The CloudEvents ``type``, ending in ``.v<N>``.
         family_spec: The family this version belongs to.
         wire_data: The model of ``data`` as producers send it (strict, no extra fields).
-        normalise: Wire data (and its exact-decimal parse, when needed) to the family's
-            stored shape, or ``(loc, msg)`` errors; for an older version this is the upcaster.
-        has_decimals: Whether the data holds decimals (money or measures) read from JSON numbers.
+        normalise: Wire data (and its exact-decimal parse, for a type with decimals) to the
+            family's stored shape, or ``(loc, msg)`` errors; for an older version this is the upcaster.
+        has_decimals: Whether the data holds decimals (money or measures) read from JSON numbers:
+            the general path then reads them from their literals.
         exact_errors: Errors that only exact decimals reveal, for events rejected anyway.
         business_rules: Business rules on the stored shape.
         one_pass_data: Optional: builds a pydantic core schema that checks the wire ``data``
             exactly as ``wire_data`` does and builds the stored shape as ``normalise`` would,
-            for the one-pass validator (:mod:`schemas.fast`). Without it, events of this
-            type take the general path: ``wire_data``, then ``normalise``.
+            for the fast path (:mod:`schemas.fast`). Without it, events of this type take
+            the general path: ``wire_data``, then ``normalise``.
         family: The family's name (``family_spec.name``).
         version: The version number in ``name``.
         envelope: The wire model of a whole event of this type (envelope + ``type`` + ``data``).

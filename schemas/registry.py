@@ -2,8 +2,8 @@
 
 Each type module under ``schemas/types/`` builds its :class:`RegisteredType` values (the wire
 model of ``data``, the family, the normaliser or upcaster); this tuple lists them, one line per
-type version. Everything else is derived from it: validation (:data:`WIRE_ADAPTER`), the exported
-JSON Schemas, the curated-document models, the aggregates' value field per family
+type version. Everything else is derived from it: validation (:data:`EVENT_ADAPTER`,
+:data:`WIRE_ADAPTER`), the exported JSON Schemas, the curated-document models, the aggregates' value field per family
 (:data:`FAMILY_VALUE_FIELD`) and the registry table in ``docs/schemas.md``.
 """
 
@@ -89,8 +89,7 @@ def event_schema(entry: RegisteredType) -> CoreSchema | None:
     The envelope's checks are those of ``entry.envelope`` (the wire model), and extension
     names are checked too; ``time`` is normalised to UTC (:func:`schemas.fast.utc_time`). What it
     builds is a :class:`ValidEvent` whose extensions are still in ``__pydantic_extra__``:
-    :func:`schemas.validate_event` finishes it. ``None`` for a type
-    without ``one_pass_data``.
+    :func:`schemas.validate_event` finishes it. ``None`` for a type without ``one_pass_data``.
     """
     if entry.one_pass_data is None:
         return None
@@ -126,7 +125,7 @@ def _one_pass_adapter() -> TypeAdapter[ValidEvent]:
         return TypeAdapter(_OnePassEvent)  # type: ignore[arg-type]
 
 
-#: The one pydantic validation that :func:`schemas.validate_event` runs on every event.
+#: The one-pass schema: the pydantic validation that :func:`schemas.validate_event` runs first on every event.
 EVENT_ADAPTER: TypeAdapter[ValidEvent] = _one_pass_adapter()
 
 
@@ -134,10 +133,10 @@ def plain_model() -> TypeAdapter[ValidEvent]:
     """The pydantic model that :func:`schemas.validate_event` validates every event with.
 
     ``plain_model().validate_json(raw)`` is the honest baseline for the cost of
-    :func:`schemas.validate_event`: on the happy path the platform runs exactly this
+    :func:`schemas.validate_event`: on the fast path the platform runs exactly this
     validation (the whole wire contract's schema, building the stored shapes, amounts as
-    canonical decimals, ``time`` in UTC, the order-total rule) and then finishes the event in
-    Python: extensions, fields set, the time range. Its result alone is not a finished event.
+    canonical decimals, ``time`` in UTC) and then finishes the event in Python: extensions,
+    fields set, the time range, the business rules. Its result alone is not a finished event.
     """
     return EVENT_ADAPTER
 

@@ -27,7 +27,6 @@ _DAY_NS = 86_400 * _NS
 #: 2000-01-01T00:00:00Z in nanoseconds since the epoch.
 EARLIEST_NS = 10_957 * _DAY_NS
 #: How far ahead of the processing clock an event time may be.
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 _MAX_SKEW_NS = 300 * _NS
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -127,99 +126,46 @@ def normalise_matched(text: str) -> tuple[str, int | None]:
     """Canonical UTC text of a date-time already known to match :data:`TIME_PATTERN`.
 
     Returns:
-        The canonical text, and its instant in nanoseconds when it had to be computed
-        (``None`` when the text was already UTC and only needed checking).
+        The canonical text, and its instant in nanoseconds when that had to be worked out by
+        arithmetic (a leap second, or a year that ``datetime`` cannot hold), else ``None``.
 
     Raises:
         TimeFormatError: for a day the month does not have, or a misplaced leap second.
     """
-    if text[17] != "6":  # not a leap second: the two common spellings first
-        if text[-1] == "Z":
-            if text[10] == "T" and text[8:10] <= "28" and (len(text) == 20 or text[-2] != "0"):
-                return text, None
-        elif text[-1] != "z" and (len(text) == 25 or text[-7] != "0"):
-            # An offset and no trailing zero: a cached UTC minute was computed from a real date.
-            utc_minute = SHIFTED_MINUTES.get(text[:16] + text[-6:])
-            if utc_minute is not None:
-                return utc_minute + text[16:-6] + "Z", None
-    return _normalise_matched(text)
-
-
-def _normalise_matched(text: str) -> tuple[str, int | None]:
     if text[8:10] > "28" and int(text[8:10]) > days_in_month(int(text[0:4]), int(text[5:7])):
         raise TimeFormatError(f"{text[0:10]} is not a calendar date")
-    if text[-1] == "Z" and text[10] == "T" and text[17:19] != "60":
-        if len(text) == 20 or text[-2] != "0":
-            return text, None
-        head, _, fraction = text[:-1].partition(".")
-        fraction = fraction.rstrip("0")
-        return (f"{head}.{fraction}Z" if fraction else head + "Z"), None
+    if text[-1] == "Z" and text[10] == "T" and text[17:19] != "60" and (len(text) == 20 or text[-2] != "0"):
+        return text, None  # already canonical, as most times are
     if text[17:19] != "60":
-        # An offset only moves whole minutes: the UTC minute is cached per local minute and offset.
         zone = -1 if text[-1] in "Zz" else -6
         key = text[:16] + text[zone:]
-        utc_minute = SHIFTED_MINUTES.get(key)
-        if utc_minute is None:
-            utc_minute = _utc_minute(key)
+        utc_minute = _UTC_MINUTES.get(key) or _utc_minute(key)
         if utc_minute is not None:
-            end = len(text) + zone
-            fraction = text[20:end].rstrip("0") if end > 19 else ""
+            fraction = text[20:zone].rstrip("0")
             return utc_minute + text[16:19] + ("." + fraction + "Z" if fraction else "Z"), None
-    return _normalise_general(text)
+    return _normalise_arithmetic(text)
 
 
-#: ``YYYY-MM-DDTHH:MM`` in UTC by local minute and zone (``text[:16] + zone``), for valid dates only.
-SHIFTED_MINUTES: dict[str, str] = {}
+#: ``YYYY-MM-DDTHH:MM`` in UTC by local minute and zone (``text[:16] + zone``). Kept because an
+#: offset only moves whole minutes and events share minutes: a lookup instead of ~1 µs of ``datetime``.
+_UTC_MINUTES: dict[str, str] = {}
 
 
 def _utc_minute(key: str) -> str | None:
-    """``YYYY-MM-DDTHH:MM`` in UTC of a local minute and its zone (``Z`` or ``±hh:mm``).
-
-    ``None`` when the C ``datetime`` cannot hold either side (then the general path applies);
-    the same condition as in :func:`_normalise_general`, since seconds never cross a minute.
-    """
+    """``YYYY-MM-DDTHH:MM`` in UTC of a local minute and its zone (``Z`` or ``±hh:mm``), or
+    ``None`` when ``datetime`` cannot hold either side (years 1-9999)."""
     try:
         moment = datetime.fromisoformat(key[:16])
         if key[16] not in "Zz":
-            moment -= _offset(key[16:])
+            minutes = int(key[17:19]) * 60 + int(key[20:22])
+            moment -= timedelta(minutes=-minutes if key[16] == "-" else minutes)
     except (ValueError, OverflowError):
         return None
-    head = moment.isoformat()[:16]
-    if len(SHIFTED_MINUTES) >= 8192:
-        SHIFTED_MINUTES.clear()
-    SHIFTED_MINUTES[key] = head
-    return head
-
-
-_OFFSETS: dict[str, timedelta] = {}
-
-
-def _offset(text: str) -> timedelta:
-    """The ``timedelta`` of an offset such as ``+05:30`` (cached: there are few of them)."""
-    delta = _OFFSETS.get(text)
-    if delta is None:
-        minutes = int(text[1:3]) * 60 + int(text[4:6])
-        delta = timedelta(minutes=-minutes if text[0] == "-" else minutes)
-        if len(_OFFSETS) < 4096:
-            _OFFSETS[text] = delta
-    return delta
-
-
-def _normalise_general(text: str) -> tuple[str, int | None]:
-    if text[17:19] != "60":
-        # The common case, with the C datetime: years 1-9999 on both sides of the shift.
-        utc_offset = text[-1] in "Zz"
-        end = len(text) - (1 if utc_offset else 6)
-        try:
-            moment = datetime.fromisoformat(text[:19])
-            if not utc_offset:
-                moment -= _offset(text[end:])
-        except (ValueError, OverflowError):
-            pass
-        else:
-            fraction = text[20:end].rstrip("0") if end > 19 else ""
-            return moment.isoformat() + ("." + fraction + "Z" if fraction else "Z"), None
-    return _normalise_arithmetic(text)
+    utc_minute = moment.isoformat()[:16]
+    if len(_UTC_MINUTES) >= 8192:
+        _UTC_MINUTES.clear()
+    _UTC_MINUTES[key] = utc_minute
+    return utc_minute
 
 
 def _normalise_arithmetic(text: str) -> tuple[str, int]:

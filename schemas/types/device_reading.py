@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, PlainSerializer, StrictFloat, StrictInt, WithJsonSchema
 from pydantic_core import CoreSchema
 
-from schemas.fast import SlowPath, converted, model_schema_of, zeros_are_exact
-from schemas.numbers import NeedsExact, canonical_measure, canonical_number, to_decimal
+from schemas.fast import SlowPath, converted, model_schema_of, remembered
+from schemas.numbers import MIN_NORMAL, canonical_number
 from schemas.registration import EventFamily, RegisteredType
-from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text, trusted_builder
+from schemas.strict import NORMALISED_CONFIG, WIRE_CONFIG, CentsText, text
 
 FAMILY = "device.reading"
 TYPE_V1 = "com.contoso.device.reading.v1"
@@ -66,41 +66,6 @@ class DeviceReadingEnrichment(BaseModel):
     site: Annotated[str, text(1), Field(description="the device's site from the reference data, or 'unassigned'")]
 
 
-_new_reading = trusted_builder(DeviceReading)
-
-
-class _MeasureLookup(dict[float, Decimal]):
-    """The stored measures already worked out, by float.
-
-    Indexing it is the one-pass validator's after-validator for measures (a C call when the
-    value is cached); a value not cached yet is converted by ``__missing__``.
-    """
-
-    def __missing__(self, value: float) -> Decimal:
-        try:
-            measure = canonical_measure(value)
-        except NeedsExact:  # zero or subnormal: the literal may have underflowed
-            if value == 0 and zeros_are_exact():  # (not cached: it is not exact elsewhere)
-                return canonical_number(Decimal(0))
-            raise SlowPath from None
-        if len(self) >= 8192:
-            self.clear()
-        self[value] = measure
-        return measure
-
-
-_CACHE = _MeasureLookup()
-
-
-def _measure(value: float, exact: Any) -> Decimal:
-    if exact is not None:
-        return canonical_number(to_decimal(exact))
-    try:
-        return _CACHE[value]
-    except SlowPath:  # zero or subnormal: never cached
-        raise NeedsExact from None
-
-
 def _range_error(value: Decimal, bounds: tuple[Decimal, Decimal]) -> str | None:
     low, high = bounds
     if value < low or value > high:
@@ -108,29 +73,11 @@ def _range_error(value: Decimal, bounds: tuple[Decimal, Decimal]) -> str | None:
     return None
 
 
-def normalise(wire: DeviceReadingWire, exact: dict[str, Any] | None = None) -> DeviceReading | list[tuple[str, str]]:
-    """The stored reading, or the ``(loc, msg)`` errors found on the exact values.
-
-    Args:
-        wire: The validated wire data (numbers read through floats).
-        exact: The same ``data`` object parsed with exact decimals, when the raw event had
-            number literals that a float might not hold exactly.
-    """
-    if exact is None:
-        get = _CACHE.get
-        temperature = get(wire.temperature_c) or _measure(wire.temperature_c, None)
-        value = wire.humidity_pct
-        humidity = None if value is None else get(value) or _measure(value, None)
-        return _new_reading(
-            {
-                "device_id": wire.device_id,
-                "temperature_c": temperature,
-                "humidity_pct": humidity,
-                "battery_pct": wire.battery_pct,
-            }
-        )
-    temperature = _measure(wire.temperature_c, exact["temperature_c"])
-    humidity = None if wire.humidity_pct is None else _measure(wire.humidity_pct, exact["humidity_pct"])
+def normalise(wire: DeviceReadingWire, exact: dict[str, Any]) -> DeviceReading | list[tuple[str, str]]:
+    """The stored reading, its measures read from their literals in ``exact`` (the parsed ``data``),
+    or the ``(loc, msg)`` errors that only those literals show."""
+    temperature = canonical_number(exact["temperature_c"])
+    humidity = None if wire.humidity_pct is None else canonical_number(exact["humidity_pct"])
     errors = []
     if (msg := _range_error(temperature, TEMPERATURE_RANGE)) is not None:
         errors.append(("data.temperature_c", msg))
@@ -138,13 +85,8 @@ def normalise(wire: DeviceReadingWire, exact: dict[str, Any] | None = None) -> D
         errors.append(("data.humidity_pct", msg))
     if errors:
         return errors
-    return _new_reading(
-        {
-            "device_id": wire.device_id,
-            "temperature_c": temperature,
-            "humidity_pct": humidity,
-            "battery_pct": wire.battery_pct,
-        }
+    return DeviceReading.model_construct(
+        device_id=wire.device_id, temperature_c=temperature, humidity_pct=humidity, battery_pct=wire.battery_pct
     )
 
 
@@ -160,21 +102,30 @@ def exact_errors(exact: dict[str, Any]) -> list[tuple[str, str]]:
     return errors
 
 
-#: ``MEASURE_LOOKUP[value]``: the stored measure of a float read from a literal of at most 15
-#: significant digits, for the one-pass validator (:mod:`schemas.fast`).
-MEASURE_LOOKUP = _CACHE
+def one_pass_measure(value: float) -> Decimal:
+    """The stored measure of a float whose literal had at most 15 significant digits.
+
+    Raises:
+        SlowPath: for a zero or subnormal float (its literal may have underflowed).
+    """
+    if -MIN_NORMAL < value < MIN_NORMAL:
+        raise SlowPath
+    return canonical_number(Decimal(repr(value)))
+
+
+#: :func:`one_pass_measure`, remembered: the one-pass schema's after-validator for measures.
+MEASURE_LOOKUP = remembered(one_pass_measure)
 
 
 def one_pass_data() -> CoreSchema:
     """The wire schema of a reading that builds the stored :class:`DeviceReading` (see :mod:`schemas.fast`)."""
     schema = model_schema_of(DeviceReadingWire)
     wire = schema["schema"]["fields"]
-    measure = MEASURE_LOOKUP.__getitem__
     humidity = wire["humidity_pct"]["schema"]  # default(nullable(float))
     if humidity["type"] != "default" or humidity["schema"]["type"] != "nullable":
         raise TypeError("humidity_pct is not an optional number")
-    humidity["schema"]["schema"] = converted(measure, humidity["schema"]["schema"])
-    wire["temperature_c"]["schema"] = converted(measure, wire["temperature_c"]["schema"])
+    humidity["schema"]["schema"] = converted(MEASURE_LOOKUP, humidity["schema"]["schema"])
+    wire["temperature_c"]["schema"] = converted(MEASURE_LOOKUP, wire["temperature_c"]["schema"])
     if list(wire) != list(DeviceReading.model_fields):
         raise TypeError("DeviceReadingWire and DeviceReading no longer have the same fields")
     schema["cls"] = DeviceReading

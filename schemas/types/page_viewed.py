@@ -39,7 +39,7 @@ class PageViewEnrichment(BaseModel):
     engaged: Annotated[StrictBool, Field(description="duration_ms >= 10000")]
 
 
-def normalise(wire: PageViewed, exact: dict[str, Any] | None = None) -> PageViewed:
+def normalise(wire: PageViewed, exact: Any) -> PageViewed:
     """Nothing to normalise: strings and integers are stored as received."""
     return wire
 

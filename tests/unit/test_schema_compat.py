@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from pipeline import schema_commands
-from schemas.compat import breaking_changes, narrowings
+from schemas.compat import breaking_changes
 from schemas.export import JSON_DIR, all_schemas, render, stale_files
+from schemas.narrowing import narrowings
 
 Schemas = dict[str, dict[str, Any]]
 ORDER_V2 = "com.contoso.order.placed.v2.schema.json"
