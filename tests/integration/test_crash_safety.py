@@ -54,7 +54,8 @@ async def stored_event_count() -> int:
 
 @pytest.mark.parametrize(("via", "kill_after_s"), [("eventhub", 1.5), ("eventhub", 4.0), ("blob", 3.0)])
 def test_a_run_killed_midway_and_run_again_ends_exactly_as_one_clean_run(via, kill_after_s, tmp_path):
-    lines = list(generate_events(1200, seed=5, now=datetime.now(UTC), bad_ratio=0.06, duplicate_ratio=0.05))
+    # long enough that a kill at 4 s still lands mid-run on a fast machine (start-up is ~2-4 s)
+    lines = list(generate_events(3000, seed=5, now=datetime.now(UTC), bad_ratio=0.06, duplicate_ratio=0.05))
     path = tmp_path / "events.ndjson"
     path.write_bytes(b"\n".join(lines) + b"\n")
     exp = expected(lines, REFERENCE, 1, datetime.now(UTC))
