@@ -18,6 +18,7 @@ history stays O(activities) and nothing offloads in practice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ HOST_JSON = Path(__file__).resolve().parents[2] / "host.json"
 DEFAULT_HUB = "LocalTaskHub"
 MAX_INLINE_CHARS = 30_000  # a string property holds 64 KiB of UTF-16
 _TRANSACTION_LIMIT = 100  # operations per entity-group transaction
+CHECKPOINT_ATTEMPTS = 6  # 0.5 + 1 + 2 + 4 + 8 s of waiting at most, beyond the SDK's own retries
 
 
 def task_hub_name(host_json: Path = HOST_JSON) -> str:
@@ -92,8 +94,20 @@ class TableHistoryStore:
         operations.append(("upsert", await self._record_entity(record), {"mode": UpdateMode.REPLACE}))
         # an episode's events fit one transaction; a longer one writes its events first, the record last
         for start in range(0, len(operations), _TRANSACTION_LIMIT):
+            await self._submit(operations[start : start + _TRANSACTION_LIMIT])
+
+    async def _submit(self, operations: list[tuple[Any, ...]]) -> None:
+        """One transaction, tried again over a dropped connection (upserts, so a repeat is harmless), as
+        the Durable extension retries its storage calls: a reset under load must not end the run."""
+        for attempt in range(CHECKPOINT_ATTEMPTS):
             self.requests += 1
-            await self._history.submit_transaction(operations[start : start + _TRANSACTION_LIMIT])
+            try:
+                await self._history.submit_transaction(operations)
+                return
+            except (ServiceRequestError, ServiceResponseError):
+                if attempt == CHECKPOINT_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
 
     async def record(self, instance_id: str) -> InstanceRecord | None:
         self.requests += 1
