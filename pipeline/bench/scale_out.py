@@ -13,7 +13,6 @@ would be contention).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import random
 import subprocess
@@ -27,6 +26,7 @@ from typing import Any
 
 from pipeline.aggregates import csv_row, sort_key
 from pipeline.contributions import PENDING, fold_pending
+from pipeline.runner.inputs import identity_of
 from pipeline.runtime import Runtime, reset_local_stores
 from pipeline.settings import CONTAINER_CONTRIBUTIONS, COSMOS_AGGREGATES, COSMOS_EVENTS, Settings
 from pipeline.soak.expected import CSV_HEADER, expected
@@ -44,34 +44,24 @@ def partitioned_stream(
     now = datetime.now(UTC)
     lines = list(generate_events(events, seed=seed, now=now, window=timedelta(minutes=10), max_oversized=1))
     rng = random.Random(seed)
+    # By identity, as the runner and an Event Hubs partition key send every copy of an event to one partition.
+    identities = [identity_of(line, position) for position, line in enumerate(lines)]
     parts: list[list[bytes]] = [[] for _ in range(partitions)]
-    for line in lines:
-        parts[_partition(line, partitions)].append(line)
+    for line, identity in zip(lines, identities, strict=True):
+        parts[identity % partitions].append(line)
     # Redeliver only events whose identity occurs once: a copy of one of two differing events with one
     # identity could otherwise overtake the first, and which is the conflicting one depends on order.
-    once = Counter(_identity(line) for line in lines)
+    once = Counter(identities)
     redelivered = []
-    for index, part in enumerate(parts):
-        candidates = [line for line in part if once[_identity(line)] == 1]
-        for line in rng.sample(candidates, int(len(part) * cross_redeliveries)):
+    for index in range(partitions):
+        candidates = [
+            line for line, i in zip(lines, identities, strict=True) if i % partitions == index and once[i] == 1
+        ]
+        for line in rng.sample(candidates, int(len(parts[index]) * cross_redeliveries)):
             target = parts[(index + 1) % partitions]
             target.insert(rng.randrange(len(target) + 1), line)  # before or after the original
             redelivered.append(line)
     return parts, lines + redelivered
-
-
-def _identity(line: bytes) -> bytes:
-    """The event's identity (tenant, source, id) where it has one, else its bytes."""
-    try:
-        event = json.loads(line)
-        return json.dumps([event.get("tenantid"), event.get("source"), event.get("id")]).encode()
-    except (ValueError, AttributeError):
-        return line
-
-
-def _partition(line: bytes, partitions: int) -> int:
-    """By identity, as an Event Hubs partition key sends every copy of an event to one partition."""
-    return int.from_bytes(hashlib.sha256(_identity(line)).digest()[:4], "big") % partitions
 
 
 def run_scale_out(settings: Settings, events: int, runners: int = 4, batch_size: int = 100) -> dict[str, Any]:
