@@ -30,7 +30,7 @@ emulators-down:
 ## The whole local pipeline over the sample data: emulators up, run, emulators down.
 run: setup
 	$(PY) emulators/ctl.py up
-	$(PY) -m pipeline run --input $(INPUT) --out $(OUT); status=$$?; \
+	$(PY) -m pipeline run --input $(INPUT) --out $(OUT) && $(PY) -m pipeline report --out $(OUT); status=$$?; \
 	$(PY) emulators/ctl.py down; exit $$status
 
 lint: setup

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline import instances_commands, reference_commands, schema_commands
 from pipeline.errors import TransientError
-from pipeline.functions_host.workers import default_worker_processes
+from pipeline.functions_host.workers import default_worker_processes, start_worker_server
 from pipeline.reference import ReferenceDataError
 from pipeline.settings import SettingsError
 from schemas import Reason
@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="rewrite FILE every second with a JSON snapshot of the run (counts so far, batches in flight, "
         "Cosmos DB requests, process ids), for watching long runs",
     )
+    report = commands.add_parser(
+        "report", help="draw OUT/report.html and OUT/charts/*.png from what `pipeline run` wrote to OUT"
+    )
+    report.add_argument(
+        "--out", type=Path, default=Path("out"), metavar="DIR", help="the run's output folder (default: %(default)s)"
+    )
     from pipeline.cost import add_cost_parser
     from pipeline.producer import add_generate_parser, add_send_parser
 
@@ -179,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_cost(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "report":
+            return _report(args)
         if args.command == "deadletter":
             return _deadletter(args)
         if args.command == "schemas":
@@ -218,6 +226,18 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pipeline.runner.html_report import ReportInputMissing, report_from_run
+
+    try:
+        path = report_from_run(args.out)
+    except ReportInputMissing as error:
+        print(f"pipeline report: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} and {args.out / 'charts'}/")
+    return 0
+
+
 def _deadletter(args: argparse.Namespace) -> int:
     from pipeline.runner.deadletters import list_command, replay_command
 
@@ -234,7 +254,11 @@ def _deadletter(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.workers:
+        start_worker_server("function_app")  # imports the app for the workers while this process imports
     from pipeline.runner.inputs import InputError
+
+    print("TRACE cli", file=sys.stderr)
     from pipeline.runner.run import RunFailed, RunOptions, print_summary, run
 
     log_path = args.log_file or args.out / "logs.ndjson"

@@ -100,7 +100,7 @@ class LocalFunctionsHost:
     async def __aenter__(self) -> LocalFunctionsHost:
         reset_client_session()
         if self.workers is not None:
-            await self.workers.start()
+            await self.workers.start()  # they warm up while the host starts and the caller goes on
         self._engine = OrchestrationEngine(self.index, **self._engine_options)
         self._api = DurableHttpApi(self._engine, task_hub=self._task_hub)
         await self._api.start(*self._address)

@@ -1,19 +1,24 @@
-"""`HistoryStore` in Azure Table storage (Azurite locally), laid out much as the Durable Azure Storage
-provider lays out a task hub.
+"""`HistoryStore` in Azure Table storage (Azurite locally): one row per instance in `{hub}Instances`.
 
-- `{hub}History`, one partition per instance (PartitionKey = instance id):
-  - the instance row, RowKey = "" (status, input, output, custom status, times, the execution id, the
-    process that drives it) — the provider keeps these rows in a table of their own, `{hub}Instances`;
-  - one row per history event, RowKey = `{execution id}:{sequence number:08d}`, the event as JSON text;
-- a value over `MAX_INLINE_CHARS` (a table property holds at most 64 KiB) goes to a blob in the
-  container `{hub}-largemessages` and the row keeps its name, as the provider offloads payloads.
+The row (PartitionKey = instance id, RowKey = "") holds the instance's status, input, output, custom
+status, times, execution id and owner (the process that drives it), and its current execution's
+history as one JSON array. A checkpoint (the episode's new events and the instance's new state) is
+therefore one entity write: atomic, and a single request. The Durable Azure Storage provider keeps a
+row per history event and writes them in an entity-group transaction; here that costs the client
+three times the CPU of a single write (the SDK builds and parses a multipart body per transaction),
+and an orchestration of this pipeline has a dozen events, so one row is both simpler and cheaper.
+Rewriting the history at each checkpoint is O(events) per episode, which suits short orchestrations,
+not ones with thousands of activities.
 
-Why one partition for an instance's row and its events: a checkpoint (the episode's new events and
-the instance's new state) is then one entity-group transaction, atomic and one request, where two
-tables would take two requests and could be seen half written. Why tables rather than a blob per
-instance: an episode appends its events instead of rewriting a growing blob, and the instance list is
-one query. The pipeline's histories hold claim-check references, never payloads, so an instance's
-history stays O(activities) and nothing offloads in practice.
+A value over `MAX_INLINE_CHARS` (a table property holds at most 64 KiB) goes to a blob in the
+container `{hub}-largemessages` and the row keeps its name, as the provider offloads payloads. An
+offloaded history is written to a blob named after its execution before the row that points to it,
+and is read back only up to the row's `HistoryLength`: a crash between the two writes leaves the row
+as it was. The pipeline's histories hold claim-check references, never payloads, so nothing offloads
+in practice.
+
+The store remembers the history of the instances it checkpoints (the current execution's, until the
+instance ends or is purged), so that appending needs no read.
 """
 
 from __future__ import annotations
@@ -37,7 +42,6 @@ from pipeline.stores.base import BlobStore
 HOST_JSON = Path(__file__).resolve().parents[2] / "host.json"
 DEFAULT_HUB = "LocalTaskHub"
 MAX_INLINE_CHARS = 30_000  # a string property holds 64 KiB of UTF-16
-_TRANSACTION_LIMIT = 100  # operations per entity-group transaction
 CHECKPOINT_ATTEMPTS = 6  # 0.5 + 1 + 2 + 4 + 8 s of waiting at most, beyond the SDK's own retries
 
 
@@ -53,14 +57,15 @@ class TableHistoryStore:
     def __init__(self, connection_string: str, hub: str, large_messages: BlobStore) -> None:
         self.hub = hub
         self._service = TableServiceClient.from_connection_string(connection_string)
-        self._history = self._service.get_table_client(f"{hub}History")
+        self._instances = self._service.get_table_client(f"{hub}Instances")
         self._blobs = large_messages
         self._blob_container = f"{hub.lower()}-largemessages"
+        self._histories: dict[str, tuple[str, list[str]]] = {}  # instance id: (execution id, events as JSON)
         self.requests = 0
 
     async def ensure_tables(self) -> None:
         try:
-            await self._history.create_table()
+            await self._instances.create_table()
         except ResourceExistsError:
             pass
         except (ServiceRequestError, ServiceResponseError) as error:
@@ -70,13 +75,14 @@ class TableHistoryStore:
 
     async def clear(self) -> None:
         """Delete every instance and history of the hub (tests and benchmarks on the emulators)."""
-        await self._history.delete_table()
+        await self._instances.delete_table()
         for name in await self._blobs.list_names(self._blob_container):
             await self._blobs.delete(self._blob_container, name)
+        self._histories.clear()
         await self.ensure_tables()
 
     async def close(self) -> None:
-        await self._history.close()
+        await self._instances.close()
         await self._service.close()
 
     # -- HistoryStore ----------------------------------------------------------------------------
@@ -84,79 +90,77 @@ class TableHistoryStore:
     async def checkpoint(
         self, record: InstanceRecord, new_events: Sequence[HistoryEvent], *, new_execution: bool = False
     ) -> None:
-        """The episode's events and the instance's state in one transaction (a new execution starts
-        rows of its own, so the old ones need no deleting)."""
-        first = record.history_length - len(new_events)
-        operations: list[tuple[Any, ...]] = [
-            ("upsert", await self._event_entity(record, first + offset, event))
-            for offset, event in enumerate(new_events)
-        ]
-        operations.append(("upsert", await self._record_entity(record), {"mode": UpdateMode.REPLACE}))
-        # an episode's events fit one transaction; a longer one writes its events first, the record last
-        for start in range(0, len(operations), _TRANSACTION_LIMIT):
-            await self._submit(operations[start : start + _TRANSACTION_LIMIT])
+        """The instance's new state and its history so far, in one write (only the state when the
+        history did not change)."""
+        entity = await self._record_entity(record)
+        if new_events or new_execution:
+            events = [] if new_execution else await self._events(record)
+            events.extend(json.dumps(event) for event in new_events)
+            blob = f"{record.instance_id}/{record.execution_id}/history.json"
+            await self._put_text(entity, "History", f"[{','.join(events)}]", blob)
+            self._histories[record.instance_id] = (record.execution_id, events)
+            await self._write(entity, UpdateMode.REPLACE)
+        else:
+            await self._write(entity, UpdateMode.MERGE)  # the history the row holds stays
+        if record.runtime_status.is_terminal:
+            self._histories.pop(record.instance_id, None)
 
-    async def _submit(self, operations: list[tuple[Any, ...]]) -> None:
-        """One transaction, tried again over a dropped connection (upserts, so a repeat is harmless), as
-        the Durable extension retries its storage calls: a reset under load must not end the run."""
+    async def _write(self, entity: dict[str, Any], mode: UpdateMode) -> None:
+        """One write, tried again over a dropped connection (a repeat is harmless), as the Durable
+        extension retries its storage calls: a reset under load must not end the run."""
         for attempt in range(CHECKPOINT_ATTEMPTS):
             self.requests += 1
             try:
-                await self._history.submit_transaction(operations)
+                await self._instances.upsert_entity(entity, mode=mode)
                 return
             except (ServiceRequestError, ServiceResponseError):
                 if attempt == CHECKPOINT_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0.5 * 2**attempt)
 
+    async def _events(self, record: InstanceRecord) -> list[str]:
+        """The current execution's events so far, as JSON text: remembered, or read from the row."""
+        execution, events = self._histories.get(record.instance_id, ("", []))
+        if execution != record.execution_id:
+            events = [json.dumps(event) for event in await self.history(record.instance_id)]
+        return events
+
     async def record(self, instance_id: str) -> InstanceRecord | None:
-        self.requests += 1
-        try:
-            entity = await self._history.get_entity(instance_id, "")
-        except ResourceNotFoundError:
-            return None
-        return await self._record(entity)
+        entity = await self._entity(instance_id)
+        return None if entity is None else await self._record(entity)
 
     async def records(self) -> list[InstanceRecord]:
         self.requests += 1
-        rows = self._history.query_entities("RowKey eq @instance", parameters={"instance": ""})
+        rows = self._instances.list_entities(select=list(_RECORD_COLUMNS))
         return [await self._record(entity) async for entity in rows]
 
     async def history(self, instance_id: str) -> list[HistoryEvent]:
-        record = await self.record(instance_id)
-        if record is None:
+        entity = await self._entity(instance_id)
+        if entity is None or (entity.get("History") is None and entity.get("HistoryBlob") is None):
             return []
-        prefix = f"{record.execution_id}:"
-        self.requests += 1
-        entities = self._history.query_entities(
-            "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
-            parameters={"pk": instance_id, "low": prefix, "high": prefix[:-1] + ";"},
-        )
-        rows = sorted([entity async for entity in entities], key=lambda entity: entity["RowKey"])
-        return [json.loads(await self._text(entity, "Event")) for entity in rows][: record.history_length]
+        events: list[HistoryEvent] = json.loads(await self._text(entity, "History"))
+        return events[: int(entity["HistoryLength"])]
 
     async def purge(self, instance_id: str) -> bool:
+        entity = await self._entity(instance_id)
+        self._histories.pop(instance_id, None)
+        if entity is None:
+            return False
         self.requests += 1
-        query = self._history.query_entities("PartitionKey eq @pk", parameters={"pk": instance_id})
-        rows = sorted([entity async for entity in query], key=lambda row: row["RowKey"] == "")  # the instance last
-        for start in range(0, len(rows), _TRANSACTION_LIMIT):
-            self.requests += 1
-            chunk = rows[start : start + _TRANSACTION_LIMIT]
-            await self._history.submit_transaction([("delete", row) for row in chunk])
-        for row in rows:
-            for blob in (row.get("EventBlob"), row.get("InputBlob")):
-                if blob:
-                    await self._blobs.delete(self._blob_container, blob)
-        return any(row["RowKey"] == "" for row in rows)
+        await self._instances.delete_entity(instance_id, "")
+        for blob in (entity.get("HistoryBlob"), entity.get("InputBlob")):
+            if blob:
+                await self._blobs.delete(self._blob_container, blob)
+        return True
+
+    async def _entity(self, instance_id: str) -> dict[str, Any] | None:
+        self.requests += 1
+        try:
+            return dict(await self._instances.get_entity(instance_id, ""))
+        except ResourceNotFoundError:
+            return None
 
     # -- entities --------------------------------------------------------------------------------
-
-    async def _event_entity(self, record: InstanceRecord, sequence: int, event: HistoryEvent) -> dict[str, Any]:
-        row_key = f"{record.execution_id}:{sequence:08d}"
-        entity: dict[str, Any] = {"PartitionKey": record.instance_id, "RowKey": row_key}
-        entity["EventType"] = int(event["EventType"])
-        await self._put_text(entity, "Event", json.dumps(event), f"{record.instance_id}/{row_key}.json")
-        return entity
 
     async def _record_entity(self, record: InstanceRecord) -> dict[str, Any]:
         entity: dict[str, Any] = {
@@ -180,7 +184,8 @@ class TableHistoryStore:
         return entity
 
     async def _record(self, entity: dict[str, Any]) -> InstanceRecord:
-        input_json = await self._text(entity, "Input") if "Input" in entity or "InputBlob" in entity else None
+        has_input = entity.get("Input") is not None or entity.get("InputBlob") is not None
+        input_json = await self._text(entity, "Input") if has_input else None
         return InstanceRecord(
             instance_id=entity["PartitionKey"],
             name=entity["Name"],
@@ -195,7 +200,7 @@ class TableHistoryStore:
             history_length=int(entity["HistoryLength"]),
             episodes=int(entity["Episodes"]),
             version=entity["Version"],
-            owner=entity.get("Owner", ""),
+            owner=entity.get("Owner") or "",
         )
 
     async def _put_text(self, entity: dict[str, Any], name: str, text: str, blob_name: str) -> None:
@@ -206,12 +211,31 @@ class TableHistoryStore:
         entity[f"{name}Blob"] = blob_name
 
     async def _text(self, entity: dict[str, Any], name: str) -> str:
-        if name in entity:
+        if entity.get(name) is not None:
             return str(entity[name])
         content = await self._blobs.get(self._blob_container, entity[f"{name}Blob"])
         if content is None:
             raise LookupError(f"the large message {entity[f'{name}Blob']} of the task hub {self.hub} is missing")
         return content.decode("utf-8")
+
+
+_RECORD_COLUMNS = (
+    "PartitionKey",
+    "Name",
+    "RuntimeStatus",
+    "CreatedTime",
+    "LastUpdatedTime",
+    "ExecutionId",
+    "ParentInstanceId",
+    "HistoryLength",
+    "Episodes",
+    "Version",
+    "Owner",
+    "Output",
+    "CustomStatus",
+    "Input",
+    "InputBlob",
+)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -35,6 +35,26 @@ from pipeline.observability.metrics import Attributes, get_metrics, set_metrics
 _log = logging.getLogger(__name__)
 
 
+def start_worker_server(app: str) -> None:
+    """Start, now, the process that this process's workers will fork from, with the app's module
+    imported in it, where the platform has one (Linux, macOS). Called first thing, it imports the app
+    while the caller does its own start-up, and each worker then starts in milliseconds instead of
+    importing the app itself. The server keeps the environment of this moment, so a caller that
+    changes its environment later (a test) does not call this: its workers are spawned afresh."""
+    global _fork_server
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([app.partition(":")[0]])
+    forkserver.ensure_running()
+    _fork_server = context
+
+
+_fork_server: Any = None  # the context of the server `start_worker_server` started, if it did
+
+
 def default_worker_processes() -> int:
     """One worker process per CPU this process may use."""
     cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
@@ -72,13 +92,16 @@ class ActivityWorkers:
         self._workers: list[_Worker] = []
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready: asyncio.Future[None] | None = None
         self.requests: dict[str, Counter[str]] = {}  # the workers' store request counts, once they stopped
         self._counts_so_far: dict[int, dict[str, dict[str, int]]] = {}  # per worker, with its latest result
 
     async def start(self) -> None:
-        """Start the processes and wait until each has imported the app and connected to its stores."""
+        """Start the processes. Each imports the app and connects to its stores while the caller goes
+        on; the first attempt waits until every worker is ready (`ready`)."""
         self._loop = asyncio.get_running_loop()
-        context = multiprocessing.get_context("spawn")  # never fork a process that runs an event loop
+        # Never fork this process, which runs an event loop: fork the clean server, or spawn.
+        context = _fork_server or multiprocessing.get_context("spawn")
         for number in range(self._count):
             parent_end, child_end = context.Pipe()
             process = context.Process(
@@ -87,6 +110,15 @@ class ActivityWorkers:
             process.start()
             child_end.close()
             self._workers.append(_Worker(process, parent_end))
+        self._ready = asyncio.ensure_future(self._all_ready())
+
+    async def ready(self) -> None:
+        """Wait until every worker has imported the app and connected to its stores; RuntimeError
+        (with the worker's error) when one could not."""
+        assert self._ready is not None, "start() first"
+        await asyncio.shield(self._ready)
+
+    async def _all_ready(self) -> None:
         ready = await asyncio.gather(
             *(asyncio.to_thread(w.connection.recv) for w in self._workers), return_exceptions=True
         )
@@ -111,7 +143,8 @@ class ActivityWorkers:
 
     async def run(self, name: str, input_json: str | None) -> str:
         """Run one attempt of activity `name` in the least busy live worker; result or ActivityFailure."""
-        assert self._loop is not None, "start() first"
+        await self.ready()
+        assert self._loop is not None
         live = [w for w in self._workers if w.alive]
         if not live:
             raise ActivityFailure(f"Activity function '{name}' failed: no live worker process", "{}")
@@ -128,6 +161,8 @@ class ActivityWorkers:
 
     async def close(self) -> None:
         """Stop the workers, collecting their store request counts."""
+        if self._ready is not None:
+            await asyncio.gather(self._ready, return_exceptions=True)  # a worker still starting stops after
         for worker in self._workers:
             if worker.alive:
                 with worker.lock:

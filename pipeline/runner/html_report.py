@@ -1,5 +1,9 @@
 """`OUT/report.html`: one self-contained page about a run, with its charts as PNG files beside it.
 
+`python -m pipeline report --out OUT` draws it from what `pipeline run` wrote there (`report.json` and
+`analytics/aggregates.csv`), so a run does not spend its time on charts nobody asked for; `make run`
+draws it after the sample run.
+
 The page has no external references: CSS is inline and every chart is inline SVG (text kept as text,
 so it scales and can be searched). The same charts are written as `OUT/charts/<name>.png` for
 slides, tickets and the README.
@@ -7,7 +11,9 @@ slides, tickets and the README.
 
 from __future__ import annotations
 
+import csv
 import html
+import json
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +55,24 @@ th:first-child, td:first-child { text-align:left; } th { color:var(--muted); fon
 footer { color:var(--muted); font-size:13px; margin-top:22px; }
 code { font-size: 13px; background:#f1f3f5; padding:1px 5px; border-radius:4px; }
 """
+
+
+def report_from_run(out: Path) -> Path:
+    """Write `OUT/report.html` from the run output in OUT; ReportInputMissing names what is missing."""
+    report_path, rows_path = out / "report.json", out / "analytics" / "aggregates.csv"
+    missing = [str(p) for p in (report_path, rows_path) if not p.is_file()]
+    if missing:
+        raise ReportInputMissing(
+            f"{' and '.join(missing)} not found: `python -m pipeline run --out {out}` writes them first"
+        )
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    with rows_path.open(newline="", encoding="utf-8") as handle:
+        rows: list[dict[str, Any]] = list(csv.DictReader(handle))
+    return write_html_report(out, report, rows)
+
+
+class ReportInputMissing(Exception):
+    """The run output the report is drawn from is not there."""
 
 
 def write_html_report(out: Path, report: dict[str, Any], rows: list[dict[str, Any]]) -> Path:

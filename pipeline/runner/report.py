@@ -94,12 +94,11 @@ def write_aggregates_csv(out: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def process_age_s() -> float | None:
-    """Seconds since this process started (interpreter start-up included), from Linux's /proc; None
-    where there is no /proc."""
+    """Seconds since this process started (interpreter start-up included): its start time in Linux's
+    /proc, in clock ticks since boot, against the clock since boot. None where there is neither."""
     try:
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        stat = Path("/proc/stat").read_text().splitlines()
-        boot = next(int(line.split()[1]) for line in stat if line.startswith("btime"))
-    except (OSError, ValueError, IndexError, StopIteration):
+        since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (OSError, ValueError, IndexError, AttributeError):
         return None
-    return time.time() - (boot + ticks / os.sysconf("SC_CLK_TCK"))
+    return since_boot - ticks / os.sysconf("SC_CLK_TCK")

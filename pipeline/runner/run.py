@@ -37,7 +37,6 @@ from pipeline.observability import InMemoryMetrics, get_metrics
 from pipeline.reference import upload_reference
 from pipeline.runner.batching import QUEUE_DEPTH, InFlight, feed
 from pipeline.runner.drivers import BlobDriver, DeliveryFailed, Driver, EventHubDriver, HttpDriver, local_namespace
-from pipeline.runner.html_report import write_html_report
 from pipeline.runner.inputs import InputEvent, input_files
 from pipeline.runner.progress import Progress
 from pipeline.runner.report import RunTotals, build_report, process_age_s, write_aggregates_csv, write_report
@@ -247,7 +246,6 @@ async def _run(
     write_aggregates_csv(options.out, rows)
     write_local_files(options.out, rows)
     await export_window_aggregates(runtime.documents, runtime.blobs)
-    write_html_report(options.out, report, rows)
     return report
 
 
@@ -368,6 +366,7 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"dead-lettered {report['dead_lettered']:,} ({reasons})\n"
         f"{report['aggregate_rows']:,} aggregate rows  {report['orchestrations']:,} orchestrations  "
         f"{report['activities']:,} activities  {report['elapsed_s']:.1f} s  {report['events_per_s']:,.0f} events/s\n"
-        f"wrote {out / 'report.json'}, {out / 'report.html'} and {out / 'analytics'}/",
+        f"wrote {out / 'report.json'} and {out / 'analytics'}/; the visual report: "
+        f"python -m pipeline report --out {out}",
         file=sys.stdout,
     )

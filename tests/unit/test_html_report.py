@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -14,7 +15,9 @@ from PIL import Image
 from pipeline.aggregates import contributions, contributions_to_json
 from pipeline.analytics.charts import DEAD_LETTER_COLOUR, LATENCY_COLOUR, OUTCOME_COLOURS, TYPE_COLOURS
 from pipeline.analytics.scale_check import curated_events
+from pipeline.cli import main
 from pipeline.runner.html_report import write_html_report
+from pipeline.runner.report import write_aggregates_csv
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHARTS = (
@@ -108,6 +111,30 @@ def test_a_run_with_no_rows_no_latencies_and_no_dead_letters_still_renders(tmp_p
     assert "No aggregate rows to chart" in text and "Nothing was dead-lettered" in text
     assert "No batch latencies recorded" in text
     assert len(list((tmp_path / "charts").glob("*.png"))) == len(CHARTS)
+
+
+def test_the_report_command_draws_the_page_from_what_the_run_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    rows = aggregate_rows(600)
+    (tmp_path / "report.json").write_text(json.dumps({**REPORT, "aggregate_rows": len(rows)}))
+    write_aggregates_csv(tmp_path, rows)  # as `pipeline run` writes it: every value a string
+
+    assert main(["report", "--out", str(tmp_path)]) == 0
+
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    families = {r["event_type"] for r in rows}
+    assert all(f"{sum(r['event_count'] for r in rows if r['event_type'] == f):,}" in text for f in families)
+    assert sorted(p.stem for p in (tmp_path / "charts").glob("*.png")) == sorted(CHARTS)
+    assert "report.html" in capsys.readouterr().out
+
+
+def test_the_report_command_says_what_is_missing_and_how_to_make_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    (tmp_path / "report.json").write_text(json.dumps(REPORT))
+
+    assert main(["report", "--out", str(tmp_path)]) == 2
+
+    error = capsys.readouterr().err
+    assert "aggregates.csv not found" in error and f"pipeline run --out {tmp_path}" in error
+    assert not (tmp_path / "report.html").exists()
 
 
 def _chromium(page: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

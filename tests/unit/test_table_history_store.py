@@ -15,17 +15,17 @@ from pipeline.stores.memory import MemoryBlobStore
 
 
 class DroppingTable:
-    """Resets the connection on the first `drops` transactions, then takes them."""
+    """Resets the connection on the first `drops` writes, then takes them."""
 
     def __init__(self, drops: int) -> None:
         self.drops = drops
-        self.taken: list[list[tuple]] = []
+        self.taken: list[dict] = []
 
-    async def submit_transaction(self, operations):  # type: ignore[no-untyped-def]
+    async def upsert_entity(self, entity, mode):  # type: ignore[no-untyped-def]
         if self.drops:
             self.drops -= 1
             raise ServiceRequestError("[Errno 104] Connection reset by peer")
-        self.taken.append(list(operations))
+        self.taken.append(dict(entity))
 
 
 def record() -> InstanceRecord:
@@ -44,13 +44,13 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_checkpoint_is_written_once_the_connection_is_back() -> None:
     store = TableHistoryStore(AZURITE_CONNECTION_STRING, "Hub", MemoryBlobStore())
     table = DroppingTable(drops=CHECKPOINT_ATTEMPTS - 1)
-    store._history = table  # type: ignore[assignment]
-    await store.checkpoint(record(), [{"EventType": 0, "EventId": -1}])
-    assert len(table.taken) == 1 and len(table.taken[0]) == 2  # the event and the instance row, together
+    store._instances = table  # type: ignore[assignment]
+    await store.checkpoint(record(), [{"EventType": 0, "EventId": -1}], new_execution=True)
+    assert len(table.taken) == 1 and table.taken[0]["History"] == '[{"EventType": 0, "EventId": -1}]'  # one row
 
 
 async def test_a_store_that_stays_away_is_reported() -> None:
     store = TableHistoryStore(AZURITE_CONNECTION_STRING, "Hub", MemoryBlobStore())
-    store._history = DroppingTable(drops=CHECKPOINT_ATTEMPTS)  # type: ignore[assignment]
+    store._instances = DroppingTable(drops=CHECKPOINT_ATTEMPTS)  # type: ignore[assignment]
     with pytest.raises(ServiceRequestError):
-        await store.checkpoint(record(), [{"EventType": 0, "EventId": -1}])
+        await store.checkpoint(record(), [{"EventType": 0, "EventId": -1}], new_execution=True)
