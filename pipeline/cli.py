@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline import instances_commands, reference_commands, schema_commands
 from pipeline.errors import TransientError
-from pipeline.functions_host.workers import default_worker_processes, start_worker_server
+from pipeline.functions_host.workers import default_worker_processes
 from pipeline.reference import ReferenceDataError
 from pipeline.settings import SettingsError
 from schemas import Reason
@@ -254,8 +254,6 @@ def _deadletter(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.workers:
-        start_worker_server("function_app")  # imports the app for the workers while this process imports
     from pipeline.runner.inputs import InputError
 
     print("TRACE cli", file=sys.stderr)

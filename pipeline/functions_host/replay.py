@@ -97,7 +97,9 @@ class OrchestrationEngine:
         self._deliver(live, live.record.execution_id, h.execution_terminated(live.now(), reason))
 
     async def purge(self, instance_id: str) -> None:
-        record = await self.store.record(instance_id)
+        live = self._live.get(instance_id)
+        finished = live is not None and live.finished.is_set()  # its last state is checkpointed: no read
+        record = live.record if live is not None and finished else await self.store.record(instance_id)
         if record is None:
             raise InstanceNotFoundError(instance_id)
         if not record.runtime_status.is_terminal:
@@ -108,7 +110,12 @@ class OrchestrationEngine:
         await self.store.purge(instance_id)
         self._live.pop(instance_id, None)
 
-    async def get_record(self, instance_id: str) -> InstanceRecord | None:
+    async def get_record(self, instance_id: str, *, stored: bool = True) -> InstanceRecord | None:
+        """The instance's record as stored (what the status API answers); `stored=False` gives the
+        engine's own copy without a read when the engine drives the instance (its input, say)."""
+        live = self._live.get(instance_id)
+        if not stored and live is not None:
+            return live.record.copy()
         return await self.store.record(instance_id)
 
     async def list_records(self) -> list[InstanceRecord]:

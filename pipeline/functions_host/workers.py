@@ -28,31 +28,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from pipeline import worker_server
 from pipeline.functions_host.activities import ActivityFailure, missing_activity_failure, run_activity
 from pipeline.functions_host.indexing import FunctionNotFoundError, index_app
 from pipeline.observability.metrics import Attributes, get_metrics, set_metrics
 
 _log = logging.getLogger(__name__)
-
-
-def start_worker_server(app: str) -> None:
-    """Start, now, the process that this process's workers will fork from, with the app's module
-    imported in it, where the platform has one (Linux, macOS). Called first thing, it imports the app
-    while the caller does its own start-up, and each worker then starts in milliseconds instead of
-    importing the app itself. The server keeps the environment of this moment, so a caller that
-    changes its environment later (a test) does not call this: its workers are spawned afresh."""
-    global _fork_server
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return
-    from multiprocessing import forkserver
-
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([app.partition(":")[0]])
-    forkserver.ensure_running()
-    _fork_server = context
-
-
-_fork_server: Any = None  # the context of the server `start_worker_server` started, if it did
 
 
 def default_worker_processes() -> int:
@@ -101,7 +82,7 @@ class ActivityWorkers:
         on; the first attempt waits until every worker is ready (`ready`)."""
         self._loop = asyncio.get_running_loop()
         # Never fork this process, which runs an event loop: fork the clean server, or spawn.
-        context = _fork_server or multiprocessing.get_context("spawn")
+        context = worker_server.context() or multiprocessing.get_context("spawn")
         for number in range(self._count):
             parent_end, child_end = context.Pipe()
             process = context.Process(

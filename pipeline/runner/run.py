@@ -333,7 +333,7 @@ async def _settle(batch_id: str, runtime: Runtime, host: LocalFunctionsHost, tot
     has valid events but no orchestration (its trigger failed after the claim check): the
     reconciliation sweep is what starts it.
     """
-    record = await host.engine.get_record(batch_id)
+    record = await host.engine.get_record(batch_id, stored=False)
     if record is None:
         manifest_content = await runtime.blobs.get(CONTAINER_BATCHES, manifest_blob(batch_id))
         if manifest_content is None:

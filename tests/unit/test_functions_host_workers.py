@@ -62,11 +62,15 @@ def _running_slow(workers: ActivityWorkers, pid: int) -> bool:
     return any(w.process.pid == pid and w.in_flight for w in workers._workers)
 
 
-def test_workers_exit_when_their_parent_is_killed() -> None:
+@pytest.mark.parametrize("server", ["spawned", "forked from the worker server"])
+def test_workers_exit_when_their_parent_is_killed(server: str) -> None:
+    start = 'worker_server.start("tests.unit.toy_durable_app")' if server != "spawned" else ""
     script = textwrap.dedent(
-        """
+        f"""
         import asyncio, sys
+        from pipeline import worker_server
         from pipeline.functions_host.workers import ActivityWorkers, WorkerSetup
+        {start}
 
         async def main():
             workers = ActivityWorkers(2, WorkerSetup("tests.unit.toy_durable_app:app"))
