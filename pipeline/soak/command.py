@@ -294,22 +294,26 @@ class Sampler:
         return row
 
 
-def process_memory(runner: int) -> dict[str, dict[str, float]]:
+def process_memory(runner: int, proc: Path = procfs.PROC) -> dict[str, dict[str, float]]:
     """Memory of the runner and every process below it, named by what it is: `runner`,
-    `activity-worker-N` (multiprocessing's spawned children, numbered in the order they started),
-    `resource-tracker` (multiprocessing's), else `process-PID`."""
+    `worker-server` (the process the workers fork from, `pipeline/worker_server.py`),
+    `activity-worker-N` (numbered in the order they started), `resource-tracker`
+    (multiprocessing's), else `process-PID`."""
     named: dict[str, dict[str, float]] = {}
     spawned = 0
-    for pid in [runner, *sorted(procfs.descendants(runner))]:
-        memory = _mib(pid)
+    children = set(procfs.children(runner, proc))
+    for pid in [runner, *sorted(procfs.descendants(runner, proc))]:
+        memory = _mib(pid, proc)
         if memory is None:
             continue
-        command = procfs.command_line(pid)
+        command = procfs.command_line(pid, proc)
         if pid == runner:
             name = "runner"
         elif "resource_tracker" in command:
             name = "resource-tracker"
-        elif "spawn_main" in command:
+        elif "forkserver" in command and pid in children:
+            name = "worker-server"
+        elif "spawn_main" in command or "forkserver" in command:  # spawned, or forked from the server
             name = f"activity-worker-{spawned}"
             spawned += 1
         else:
@@ -318,8 +322,8 @@ def process_memory(runner: int) -> dict[str, dict[str, float]]:
     return named
 
 
-def _mib(pid: int) -> dict[str, float] | None:
-    memory = procfs.memory(pid)
+def _mib(pid: int, proc: Path = procfs.PROC) -> dict[str, float] | None:
+    memory = procfs.memory(pid, proc)
     if memory is None:
         return None
     return {"rss_mib": round(memory.rss_kib / MIB, 1), "peak_rss_mib": round(memory.peak_kib / MIB, 1)}

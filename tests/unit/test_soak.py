@@ -16,6 +16,7 @@ import pytest
 from pipeline.runner.status import StatusFile
 from pipeline.settings import Settings, local_emulator_environment
 from pipeline.soak import procfs
+from pipeline.soak.command import process_memory
 from pipeline.soak.expected import expected, ndjson_events
 from pipeline.soak.verdict import cumulative_at, describe, judge, memory_growth, server_slope, throughput
 from pipeline.synthetic import generate_events
@@ -65,6 +66,23 @@ def test_a_process_tree_is_walked_from_the_children_files(tmp_path):
     assert procfs.descendants(10, tmp_path) == [11, 13, 12]
     assert procfs.memory(11, tmp_path) == procfs.Memory(500, 500)
     assert procfs.command_line(13, tmp_path).endswith("resource_tracker import main")
+
+
+def test_the_runner_s_processes_are_named_by_what_they_are(tmp_path):
+    server = "python -c from multiprocessing.forkserver import main; main(8, 9, ['function_app'])"
+    _fake_process(tmp_path, 10, [11, 12], 1000, "python -m pipeline run")
+    _fake_process(tmp_path, 11, [], 50, "python -c from multiprocessing.resource_tracker import main")
+    _fake_process(tmp_path, 12, [14, 13], 300, server)
+    _fake_process(tmp_path, 13, [], 400, server)  # forked from the server: the same command line
+    _fake_process(tmp_path, 14, [], 500, server)
+    named = process_memory(10, tmp_path)
+    assert {name: p["pid"] for name, p in named.items()} == {
+        "runner": 10,
+        "resource-tracker": 11,
+        "worker-server": 12,
+        "activity-worker-0": 13,
+        "activity-worker-1": 14,
+    }
 
 
 def test_a_process_that_is_gone_has_no_memory_and_no_children(tmp_path):
