@@ -51,6 +51,8 @@ def emulators(azurite_port: int = AZURITE_PORT, cosmos_port: int = COSMOS_PORT) 
             name="azurite",
             command=(
                 "node",
+                "--require",
+                str(ROOT / "emulators/azurite-at-scale.js"),  # keeps it usable with many blobs: see the file
                 str(ROOT / "node_modules/azurite/dist/src/azurite.js"),
                 "--blobHost",
                 "127.0.0.1",

@@ -255,8 +255,6 @@ def _deadletter(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline.runner.inputs import InputError
-
-    print("TRACE cli", file=sys.stderr)
     from pipeline.runner.run import RunFailed, RunOptions, print_summary, run
 
     log_path = args.log_file or args.out / "logs.ndjson"

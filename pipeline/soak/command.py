@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline.bench.floor import bare_upserts_per_s
+from pipeline.bench.floor import bare_blob_puts_per_s, bare_upserts_per_s
 from pipeline.functions_host.workers import default_worker_processes
 from pipeline.runtime import reset_local_stores
 from pipeline.settings import Settings, local_emulator_environment
@@ -38,6 +38,10 @@ from pipeline.soak.verdict import describe, judge
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK_EVENTS = 250_000  # events per generated file (one generator process each, at most one per CPU)
 MIB = 1024
+
+
+#: Blob uploads per measurement of Azurite's floor, before and after the run.
+BLOB_FLOOR_PUTS = 3_000
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,14 @@ def run_soak(options: SoakOptions) -> int:
     print(f"soak: {len(files)} files, {stream_mib:,.0f} MiB in {generation_s:.0f} s; the floor before …", flush=True)
     asyncio.run(reset_local_stores(settings))
     floor_start = asyncio.run(bare_upserts_per_s(settings, options.floor_documents, options.floor_document_bytes))
-    print(f"soak: floor {floor_start:,.0f} upserts/s; running the pipeline …", flush=True)
+    blobs_start = asyncio.run(bare_blob_puts_per_s(settings, BLOB_FLOOR_PUTS, options.floor_document_bytes))
+    print(
+        f"soak: floor {floor_start:,.0f} upserts/s, {blobs_start:,.0f} blob puts/s; running the pipeline …", flush=True
+    )
     report, samples, progress = run_and_sample(options, files, workers, env)
     print("soak: the floor after …", flush=True)
     floor_end = asyncio.run(bare_upserts_per_s(settings, options.floor_documents, options.floor_document_bytes))
+    blobs_end = asyncio.run(bare_blob_puts_per_s(settings, BLOB_FLOOR_PUTS, options.floor_document_bytes))
     print("soak: checking against the independent computation …", flush=True)
     checks = check(report, labelled, files, options, out / "out")
     memory: dict[str, list[tuple[float, float]]] = {}
@@ -125,6 +133,11 @@ def run_soak(options: SoakOptions) -> int:
             "document_bytes": options.floor_document_bytes,
             "start_upserts_per_s": round(floor_start, 1),
             "end_upserts_per_s": round(floor_end, 1),
+            # Azurite's own slope: every blob lookup there scans its whole store, so it slows as the
+            # run's blobs (claim checks, manifests, dead letters, fold markers) accumulate.
+            "blob_puts": BLOB_FLOOR_PUTS,
+            "start_blob_puts_per_s": round(blobs_start, 1),
+            "end_blob_puts_per_s": round(blobs_end, 1),
         },
         "verdict": verdict,
         "checks": checks,
@@ -384,7 +397,7 @@ def check(
 
 
 def print_summary(results: dict[str, Any], path: Path, chart_path: Path) -> None:
-    run, checks = results["run"], results["checks"]
+    run, checks, floor = results["run"], results["checks"], results["floor"]
     peak = sum(run["peak_rss_mib"].values())
     lines = [
         "",
@@ -394,6 +407,8 @@ def print_summary(results: dict[str, Any], path: Path, chart_path: Path) -> None
         + ", ".join(f"{name} {mib:,.0f}" for name, mib in run["peak_rss_mib"].items())
         + f" MiB (together {peak:,.0f})",
         *describe(results["verdict"]),
+        f"Azurite: bare blob puts went {floor['start_blob_puts_per_s']:,.0f} -> {floor['end_blob_puts_per_s']:,.0f}/s "
+        f"({floor['end_blob_puts_per_s'] / max(floor['start_blob_puts_per_s'], 1) - 1:+.1%})",
         "conservation (received = stored + duplicates + dead-lettered): "
         + ("holds" if checks["conservation"] else "BROKEN"),
         "counts and reasons vs the independent computation: "
