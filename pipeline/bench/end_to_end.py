@@ -158,9 +158,11 @@ def scale_point(settings: Settings, events: int, batch_size: int, document_bytes
         ]
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        peak_tree_kib = 0
+        peak_tree_kib, processes = 0, 0
         while process.poll() is None:
-            peak_tree_kib = max(peak_tree_kib, _tree_rss_kib(process.pid))
+            tree_kib, tree_processes = _tree_rss_kib(process.pid)
+            if tree_kib > peak_tree_kib:
+                peak_tree_kib, processes = tree_kib, tree_processes
             time.sleep(0.2)
         status = process.returncode
         elapsed = time.perf_counter() - started
@@ -176,14 +178,15 @@ def scale_point(settings: Settings, events: int, batch_size: int, document_bytes
         "ratio": round(report["events_per_s"] / floor, 2),
         "process_s": round(elapsed, 1),
         "peak_rss_mib": round(peak_tree_kib / 1024, 1),
-        "processes": 1 + report.get("activity_processes", 0),
+        "processes": processes,  # in the tree at the peak: the runner, the worker server, its workers, ...
         "input_mib": input_mib,
     }
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc; 0 where it is not available)."""
-    total = 0
+def _tree_rss_kib(pid: int) -> tuple[int, int]:
+    """Resident memory of a process and all its descendants, and how many they are (Linux /proc; 0 where
+    it is not available)."""
+    total, count = 0, 0
     pending = [pid]
     while pending:
         current = pending.pop()
@@ -193,5 +196,6 @@ def _tree_rss_kib(pid: int) -> int:
         except OSError:
             continue
         total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        count += 1
         pending.extend(int(child) for child in children)
-    return total
+    return total, count
