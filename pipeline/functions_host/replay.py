@@ -98,8 +98,10 @@ class OrchestrationEngine:
 
     async def purge(self, instance_id: str) -> None:
         live = self._live.get(instance_id)
-        finished = live is not None and live.finished.is_set()  # its last state is checkpointed: no read
-        record = live.record if live is not None and finished else await self.store.record(instance_id)
+        if live is not None and live.finished.is_set():  # its last state is checkpointed: no read
+            record: InstanceRecord | None = live.record
+        else:
+            record = await self.store.record(instance_id)
         if record is None:
             raise InstanceNotFoundError(instance_id)
         if not record.runtime_status.is_terminal:

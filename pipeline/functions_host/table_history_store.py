@@ -98,8 +98,8 @@ class TableHistoryStore:
             events.extend(json.dumps(event) for event in new_events)
             blob = f"{record.instance_id}/{record.execution_id}/history.json"
             await self._put_text(entity, "History", f"[{','.join(events)}]", blob)
-            self._histories[record.instance_id] = (record.execution_id, events)
             await self._write(entity, UpdateMode.REPLACE)
+            self._histories[record.instance_id] = (record.execution_id, events)  # remembered once stored
         else:
             await self._write(entity, UpdateMode.MERGE)  # the history the row holds stays
         if record.runtime_status.is_terminal:
@@ -131,7 +131,7 @@ class TableHistoryStore:
 
     async def records(self) -> list[InstanceRecord]:
         self.requests += 1
-        rows = self._instances.list_entities(select=list(_RECORD_COLUMNS))
+        rows = self._instances.list_entities()
         return [await self._record(entity) async for entity in rows]
 
     async def history(self, instance_id: str) -> list[HistoryEvent]:
@@ -217,25 +217,6 @@ class TableHistoryStore:
         if content is None:
             raise LookupError(f"the large message {entity[f'{name}Blob']} of the task hub {self.hub} is missing")
         return content.decode("utf-8")
-
-
-_RECORD_COLUMNS = (
-    "PartitionKey",
-    "Name",
-    "RuntimeStatus",
-    "CreatedTime",
-    "LastUpdatedTime",
-    "ExecutionId",
-    "ParentInstanceId",
-    "HistoryLength",
-    "Episodes",
-    "Version",
-    "Owner",
-    "Output",
-    "CustomStatus",
-    "Input",
-    "InputBlob",
-)
 
 
 def _utc(moment: datetime) -> datetime:
