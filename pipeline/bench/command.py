@@ -104,6 +104,10 @@ def format_table(results: dict[str, Any]) -> str:
             f"(goal ≥ 1.0); in run {e['in_run_events_per_s']:,.0f} events/s → {e['ratio_in_run']:.2f}"
         )
         lines.append(
+            f"{'':34} floor with the pipeline's transport {e['floor_tuned_upserts_per_s']:,.0f} upserts/s "
+            f"→ whole-process ratio {e['ratio_whole_process_to_tuned_floor']:.2f}"
+        )
+        lines.append(
             f"{'':34} Cosmos requests per accepted event {e['requests_per_accepted_event']} "
             f"{e['requests_by_kind_per_accepted_event']}, est. Azure RU/event "
             f"{e['estimated_azure_ru_per_accepted_event']}; per 1,000 events {e['economy_per_1000_events']}"

@@ -91,6 +91,11 @@ class HistoryStore(Protocol):
         """Store `record` and append `new_events` (replacing the history when `new_execution`)."""
         ...
 
+    async def create(self, record: InstanceRecord) -> InstanceRecord | None:
+        """Store the record of a new instance, with an empty history, unless the instance has a record
+        already: then store nothing and return that record."""
+        ...
+
     async def record(self, instance_id: str) -> InstanceRecord | None: ...
 
     async def records(self) -> list[InstanceRecord]: ...
@@ -117,6 +122,12 @@ class InMemoryHistoryStore:
             self._histories[record.instance_id] = list(new_events)
         else:
             self._histories[record.instance_id].extend(new_events)
+
+    async def create(self, record: InstanceRecord) -> InstanceRecord | None:
+        if record.instance_id in self._records:
+            return self._records[record.instance_id].copy()
+        await self.checkpoint(record, [], new_execution=True)
+        return None
 
     async def record(self, instance_id: str) -> InstanceRecord | None:
         record = self._records.get(instance_id)

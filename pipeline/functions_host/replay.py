@@ -171,14 +171,6 @@ class OrchestrationEngine:
             raise OrchestratorNotFoundError(
                 f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
             )
-        existing = await self.store.record(instance_id)
-        if existing is not None and not existing.runtime_status.is_terminal:
-            if self.overridable_existing_instance_states == "NonRunningStates":
-                raise InstanceExistsError(instance_id, existing.runtime_status)
-            old = self._live.get(instance_id)
-            if old is not None and old.runner is not None:
-                old.runner.cancel()
-                self._cancel_timers(old)
         moment = datetime.now(UTC)
         record = InstanceRecord(
             owner=this_process(),
@@ -192,9 +184,18 @@ class OrchestrationEngine:
             parent_instance_id=parent.instance_id if parent else None,
             version=version,
         )
+        existing = await self.store.create(record)  # one write when the id is new, as it nearly always is
+        if existing is not None:
+            if not existing.runtime_status.is_terminal:
+                if self.overridable_existing_instance_states == "NonRunningStates":
+                    raise InstanceExistsError(instance_id, existing.runtime_status)
+                old = self._live.get(instance_id)
+                if old is not None and old.runner is not None:
+                    old.runner.cancel()
+                    self._cancel_timers(old)
+            await self.store.checkpoint(record, [], new_execution=True)
         live = LiveInstance(record=record, parent=parent)
         self._live[instance_id] = live
-        await self.store.checkpoint(record, [], new_execution=True)
         self.stats.orchestrations_started += 1
         live.runner = asyncio.create_task(self._run(live), name=f"orchestration {instance_id}")
         return instance_id

@@ -48,9 +48,11 @@ class BlobLeaseSingleton:
         from azure.core.exceptions import HttpResponseError, ResourceExistsError
         from azure.storage.blob.aio import BlobServiceClient
 
+        from pipeline.stores.http import transport_options
+
         async with (
             self._local.hold(function_name),
-            BlobServiceClient.from_connection_string(self._connection_string) as service,
+            BlobServiceClient.from_connection_string(self._connection_string, **transport_options()) as service,
         ):
             container = service.get_container_client(LOCK_CONTAINER)
             with contextlib.suppress(ResourceExistsError):

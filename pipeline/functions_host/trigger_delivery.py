@@ -65,7 +65,10 @@ class AzuritePoisonQueue:
         from azure.core.exceptions import ResourceExistsError
         from azure.storage.queue.aio import QueueClient
 
-        async with QueueClient.from_connection_string(self._connection_string, self._name) as queue:
+        from pipeline.stores.http import transport_options
+
+        queue_client = QueueClient.from_connection_string(self._connection_string, self._name, **transport_options())
+        async with queue_client as queue:
             try:
                 await queue.create_queue()
             except ResourceExistsError:

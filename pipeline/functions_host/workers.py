@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -74,6 +75,7 @@ class ActivityWorkers:
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready: asyncio.Future[None] | None = None
+        self.ready_at: float | None = None  # `time.monotonic()` when every worker was ready
         self.requests: dict[str, Counter[str]] = {}  # the workers' store request counts, once they stopped
         self._counts_so_far: dict[int, dict[str, dict[str, int]]] = {}  # per worker, with its latest result
 
@@ -109,6 +111,7 @@ class ActivityWorkers:
                 raise RuntimeError(f"activity worker {worker.process.name} failed to start: {detail}")
             worker.reader = threading.Thread(target=self._receive, args=(worker,), daemon=True)
             worker.reader.start()
+        self.ready_at = time.monotonic()
 
     @property
     def pids(self) -> list[int]:

@@ -17,6 +17,7 @@ from azure.storage.blob.aio import BlobServiceClient
 from pipeline.errors import StoreUnavailableError
 from pipeline.settings import BlobSettings
 from pipeline.stores.credentials import azure_credential
+from pipeline.stores.http import transport_options
 
 # Small blobs only (claim checks, manifests, dead letters, exports): a request silent for 60 s is retried
 # rather than waited on for the SDK default of 300 s.
@@ -26,6 +27,7 @@ _CLIENT_OPTIONS: dict[str, Any] = {
     "retry_backoff_max": 4,
     "connection_timeout": 20,
     "read_timeout": 60,
+    **transport_options(),
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.cosmos import PartitionKey
 from azure.cosmos import exceptions as cosmos_errors
 from azure.cosmos.aio import ContainerProxy, CosmosClient
@@ -17,6 +18,7 @@ from pipeline.errors import StoreUnavailableError, TransientError
 from pipeline.settings import CosmosSettings
 from pipeline.stores.base import READ_MANY_IDS, BatchOperation, BatchResult, Document, PreconditionFailed
 from pipeline.stores.credentials import DefaultAzureCredential, azure_credential
+from pipeline.stores.http import transport_options
 
 _TRANSIENT_STATUS = {408, 429, 449, 500, 502, 503}
 
@@ -33,6 +35,8 @@ class CosmosDocumentStore:
             settings.endpoint,
             credential=credential,  # type: ignore[arg-type]
             connection_verify=settings.verify_tls,
+            # The Cosmos DB client takes no transport options of its own: it is given its transport.
+            transport=AioHttpTransport(connection_verify=settings.verify_tls, **transport_options()),
             retry_total=4,
             retry_backoff_max=4,
             retry_backoff_factor=0.4,

@@ -91,3 +91,46 @@ def test_a_new_execution_starts_a_history_of_its_own() -> None:
         assert [e["EventId"] for e in await store.history("b-3")] == [9]
 
     asyncio.run(_with_store(test))
+
+
+def test_a_new_instance_is_one_insert_and_an_existing_one_is_answered_instead() -> None:
+    async def test(store: TableHistoryStore, blobs: AzureBlobStore) -> None:
+        before = store.requests
+        assert await store.create(record("b-4")) is None
+        assert store.requests - before == 1
+        assert await store.history("b-4") == []
+
+        existing = await store.create(record("b-4", execution="e2"))
+        assert existing is not None and existing.execution_id == "e1"  # nothing was overwritten
+        stored = await store.record("b-4")
+        assert stored is not None and stored.execution_id == "e1"
+
+    asyncio.run(_with_store(test))
+
+
+def test_purging_a_row_this_store_wrote_is_one_request_and_takes_its_blobs_along(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(module, "MAX_INLINE_CHARS", 200)
+
+    async def test(store: TableHistoryStore, blobs: AzureBlobStore) -> None:
+        container = "historytest-largemessages"
+        for instance_id, purger in (("b-5", store), ("b-6", None)):
+            r = record(instance_id, length=3)
+            assert await store.create(r) is None
+            await store.checkpoint(r, [event(n, "x" * 100) for n in range(3)])
+            blob = f"{instance_id}/e1/history.json"
+            assert await blobs.get(container, blob) is not None
+            if purger is None:  # a store that did not write the row reads it to find its blobs
+                purger = TableHistoryStore(AZURITE_CONNECTION_STRING, "HistoryTest", blobs)
+                expected_requests = 2
+            else:
+                expected_requests = 1
+            try:
+                before = purger.requests
+                assert await purger.purge(instance_id) is True
+                assert purger.requests - before == expected_requests
+            finally:
+                if purger is not store:
+                    await purger.close()
+            assert await store.record(instance_id) is None and await blobs.get(container, blob) is None
+
+    asyncio.run(_with_store(test))
