@@ -9,7 +9,10 @@ OUT ?= out
 
 .PHONY: setup run test lint typecheck unit bench soak emulators-up emulators-down clean
 
+## Also compiles the project's modules: Python caches bytecode only where it may write it, and where
+## PYTHONDONTWRITEBYTECODE is set (as in many containers) every command would compile them again.
 setup: $(VENV)/.installed node_modules/.installed
+	@$(PY) -m compileall -q -j 0 pipeline orchestrations schemas function_app.py > /dev/null
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

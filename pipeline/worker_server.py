@@ -1,11 +1,12 @@
 """The server process that `python -m pipeline run`'s activity workers fork from.
 
-Importing `function_app.py` takes a worker process about half a second. `pipeline/__main__.py` calls
-`start` before it imports anything else, so that a clean server process (Python's `forkserver`, on
-Linux and macOS) imports the app while the runner does its own imports; each worker then forks from
-it in milliseconds (`functions_host/workers.py`). The server keeps the environment of that moment,
-so code that changes its environment later (a test) does not start it, and its workers are spawned
-afresh. This module imports nothing heavy, so that calling it first costs nothing.
+Importing `function_app.py` and the store clients takes a worker process about a second.
+`pipeline/__main__.py` calls `start` before it imports anything else, so that a clean server process
+(Python's `forkserver`, on Linux and macOS) imports them (`worker_preload.py`) while the runner does its
+own imports; each worker then forks from it in milliseconds (`functions_host/workers.py`). The server
+keeps the environment of that moment, so code that changes its environment later (a test) does not
+start it, and its workers are spawned afresh. This module imports nothing heavy, so that calling it
+first costs nothing.
 """
 
 from __future__ import annotations
