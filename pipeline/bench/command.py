@@ -65,9 +65,10 @@ def run_benchmarks(out: Path, sizes: list[int], batch_size: int) -> dict[str, An
     return results
 
 
-#: A scale point of fewer events than this lasts a few seconds, where the machine's jitter is a
-#: large share: it is run this many times and its median run kept.
-_SHORT_RUN_EVENTS = 5_000
+#: A scale point of fewer events than this lasts under ten seconds, where the machine's jitter is a
+#: large share (three runs of 1,000 events read 1,517-2,046 events/s): it is run this many times and
+#: its median run kept.
+_SHORT_RUN_EVENTS = 50_000
 _SHORT_RUNS = 3
 
 

@@ -141,6 +141,8 @@ LOCAL_OR_OPTIONAL = {
     # Set by App Service on each instance; where it is missing, the reconciliation sweep judges a
     # batch by its grace period alone.
     "WEBSITE_INSTANCE_ID",
+    # The HTTP stack's own: where a netrc file is (`pipeline/stores/http.py` asks as aiohttp would).
+    "NETRC",
 }
 
 
