@@ -29,4 +29,10 @@ def leave(code: int) -> None:
 
 
 if __name__ == "__main__":  # not when a worker process is spawned from it
-    leave(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader of the output left early (`| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    leave(code)
