@@ -159,7 +159,7 @@ async def _run(
         status = StatusFile(options.status_file, snapshot) if options.status_file else None
         status_writer = asyncio.create_task(status.keep_writing()) if status else None
         stop_folding = asyncio.Event()
-        folder = asyncio.create_task(_keep_folding(host, stop_folding))  # the fold timer's ticks, while the run lasts
+        folding = [asyncio.create_task(_keep_folding(host, stop_folding))]  # the fold timer, while the run lasts
 
         async def process(lane: int, batch: list[InputEvent]) -> None:
             delivered = time.monotonic()
@@ -188,6 +188,9 @@ async def _run(
         workers = [asyncio.create_task(partition_worker(p)) for p in range(options.partitions)]
         try:
             await feed(files, options.batch_size, queues, workers, in_flight, process)
+            # The input is all handed over: a tick now folds what is done while the last batches drain
+            # (the runner is mostly waiting then), and leaves the last fold only theirs.
+            folding.append(asyncio.create_task(_fold(host)))
             await asyncio.gather(*workers)
         finally:
             for worker in workers:
@@ -195,7 +198,7 @@ async def _run(
             if status_writer:
                 status_writer.cancel()
             stop_folding.set()  # a tick in progress finishes, so the last fold has no half-done one to finish
-            await asyncio.gather(folder, return_exceptions=True)
+            await asyncio.gather(*folding, return_exceptions=True)
         if stranded:
             # What the reconciliation timer would do on its next tick, now that nothing is in flight.
             await host.call_starter("reconcile_batches", timer=TimerRequest(past_due=False))
