@@ -107,7 +107,8 @@ def format_table(results: dict[str, Any]) -> str:
     for label, e in results["whole_process"].items():
         lines.append(
             f"{label:34} whole process {e['whole_process_valid_events_per_s']:>7,.0f} valid events/s "
-            f"({e['valid']:,} in {e['process_wall_s']:.1f} s, start-up {e['startup_s']} s), "
+            f"({e['valid']:,} in {e['process_wall_s']:.1f} s, start-up {e['startup_s']} s, "
+            f"workers ready {e.get('workers_ready_s')} s), "
             f"floor {e['floor_upserts_per_s']:,.0f} upserts/s → ratio {e['ratio_whole_process']:.2f} "
             f"(goal ≥ 1.0); in run {e['in_run_events_per_s']:,.0f} events/s → {e['ratio_in_run']:.2f}"
         )

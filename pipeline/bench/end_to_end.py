@@ -107,6 +107,7 @@ def process_vs_floor(settings: Settings, valid: int, spread: str, *extra: str) -
         "valid": valid_events,
         "process_wall_s": report["process_wall_s"],
         "startup_s": report.get("startup_s"),
+        "workers_ready_s": report.get("workers_ready_s"),
         "whole_process_valid_events_per_s": round(whole_rate, 1),
         "in_run_events_per_s": report["events_per_s"],
         "floor_upserts_per_s": round(floor, 1),
