@@ -2,12 +2,14 @@
 the store clients a worker connects with before it is ready. Imported in that server process only."""
 
 import atexit
+import importlib
 import os
 
-import function_app  # noqa: F401
-import pipeline.runtime
-import pipeline.stores.blob
-import pipeline.stores.cosmos  # noqa: F401
+#: A worker forked from the server finds these imported; what it imports after the fork it imports alone.
+PRELOADED = ("function_app", "pipeline.runtime", "pipeline.stores.blob", "pipeline.stores.cosmos")
+
+for module in PRELOADED:
+    importlib.import_module(module)
 
 # The server holds nothing to save: when the runner ends, it leaves at once instead of tearing down
 # every module it imported, which the runner's caller, reading its output to the end, would wait for.
