@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.cosmos import PartitionKey
 from azure.cosmos.aio import CosmosClient
 from azure.storage.blob.aio import BlobServiceClient
@@ -29,8 +30,6 @@ async def bare_upserts_per_s(
 ) -> float:
     """Upserts per second of `documents` documents of about `document_bytes`, one request each;
     `tuned` gives the client the pipeline's transport."""
-    from azure.core.pipeline.transport import AioHttpTransport
-
     cosmos = settings.cosmos
     options: dict[str, Any] = {"connection_verify": cosmos.verify_tls}
     if tuned:
